@@ -1,0 +1,42 @@
+// ESLint flat config for the whole workspace. Module boundaries (Nx tags, set in each project's
+// package.json under "nx.tags") are enforced from the start:
+//   type:service   → may import type:lib and type:contracts, never another service
+//   type:lib       → may import type:lib and type:contracts
+//   type:contracts → may import only type:contracts
+import js from '@eslint/js'
+import nx from '@nx/eslint-plugin'
+import prettier from 'eslint-config-prettier'
+import tseslint from 'typescript-eslint'
+
+export const depConstraints = [
+  { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] },
+  { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] },
+  { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'] }
+]
+
+export default tseslint.config(
+  { ignores: ['**/node_modules/', '**/dist/', '.tools/', '**/.nx/', 'test/fixtures/'] },
+  js.configs.recommended,
+  tseslint.configs.recommended,
+  {
+    files: ['**/*.ts', '**/*.js'],
+    languageOptions: {
+      ecmaVersion: 2024,
+      sourceType: 'module',
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly'
+      }
+    },
+    plugins: { '@nx': nx },
+    rules: {
+      '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: false, depConstraints }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error'
+    }
+  },
+  prettier
+)

@@ -1,0 +1,22 @@
+# NGINX from Debian, run with the edge config from deploy/nginx rendered for 127.0.0.1:$NGINX_PORT.
+NGINX_PREFIX=$DATA/nginx
+
+nginx_render() {
+  mkdir -p "$NGINX_PREFIX/conf" "$NGINX_PREFIX/temp"
+  NGINX_LISTEN="$CLUSTER_HOST:$NGINX_PORT" NGINX_PID="$RUN/nginx.pid" NGINX_LOGS="$LOGS" \
+  NGINX_TEMP="$NGINX_PREFIX/temp" envsubst '${NGINX_LISTEN} ${NGINX_PID} ${NGINX_LOGS} ${NGINX_TEMP}' \
+    < "$ROOT/deploy/nginx/nginx.conf" > "$NGINX_PREFIX/conf/nginx.conf"
+}
+
+nginx_check() { nginx_render && nginx -q -t -p "$NGINX_PREFIX" -c "$NGINX_PREFIX/conf/nginx.conf"; }
+
+nginx_start() {
+  nginx_check 2>>"$LOGS/nginx.log" || { tail -n 5 "$LOGS/nginx.log" >&2; return 1; }
+  # The master daemonizes and writes its own pid file ($RUN/nginx.pid).
+  nginx -p "$NGINX_PREFIX" -c "$NGINX_PREFIX/conf/nginx.conf" 2>>"$LOGS/nginx.log" || return 1
+  wait_for nginx 20 nginx_ready
+}
+
+nginx_ready() { curl -fsS --max-time 2 "http://$CLUSTER_HOST:$NGINX_PORT/edge/health" >/dev/null; }
+
+nginx_stop() { stop_pid nginx; }

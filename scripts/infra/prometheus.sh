@@ -1,0 +1,23 @@
+# Prometheus from Debian with the configuration in deploy/prometheus, data in $DATA/prometheus.
+PROM_DIR=$DATA/prometheus
+
+prometheus_render() {
+  mkdir -p "$PROM_DIR/data"
+  PROMETHEUS_TARGET="$CLUSTER_HOST:$PROMETHEUS_PORT" envsubst '${PROMETHEUS_TARGET}' \
+    < "$ROOT/deploy/prometheus/prometheus.yml" > "$PROM_DIR/prometheus.yml"
+}
+
+prometheus_check() { prometheus_render && promtool check config --syntax-only "$PROM_DIR/prometheus.yml" >/dev/null; }
+
+prometheus_start() {
+  prometheus_check 2>>"$LOGS/prometheus.log" || { tail -n 5 "$LOGS/prometheus.log" >&2; return 1; }
+  prometheus --config.file="$PROM_DIR/prometheus.yml" --storage.tsdb.path="$PROM_DIR/data" \
+    --storage.tsdb.retention.time=2d --web.listen-address="$CLUSTER_HOST:$PROMETHEUS_PORT" \
+    --web.enable-lifecycle --log.level=warn >>"$LOGS/prometheus.log" 2>&1 &
+  echo $! > "$RUN/prometheus.pid"
+  wait_for prometheus 60 prometheus_ready
+}
+
+prometheus_ready() { curl -fsS --max-time 2 "http://$CLUSTER_HOST:$PROMETHEUS_PORT/-/ready" >/dev/null; }
+
+prometheus_stop() { stop_pid prometheus; }

@@ -1,0 +1,64 @@
+# Shared by every script under scripts/: paths, pinned tool versions, default ports and small helpers.
+# Sourced, never run. Every port can be overridden from the environment (see README "Ports").
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TOOLS=${PLATFORM_TOOLS_DIR:-$ROOT/.tools}    # everything installed, built, downloaded or stored
+DATA=$TOOLS/data
+RUN=$TOOLS/run                               # pid files
+LOGS=$TOOLS/logs
+
+NODE_VERSION=$(tr -d ' \nv' < "$ROOT/.nvmrc")
+KAFKA_VERSION=4.4.0      # chosen by scripts/infra/kafka-compat.sh; see README "Kafka version"
+CONSUL_VERSION=1.16.1    # the newest MPL-2.0 release; later ones are BUSL
+CLUSTER_HOST=127.0.0.1
+
+while IFS='=' read -r name value; do
+  case $name in ''|'#'*) continue ;; esac
+  [ -n "${!name:-}" ] || printf -v "$name" '%s' "$value"
+  export "${name?}"
+done < "$ROOT/scripts/infra/ports.env"
+
+# Node 24 from the tools folder wins over an older host Node.
+if [ -x "$TOOLS/node/bin/node" ]; then
+  PATH="$TOOLS/node/bin:$PATH"
+  export npm_config_nodedir="$TOOLS/node"
+fi
+PATH="$ROOT/node_modules/.bin:$PATH"
+export PATH
+
+say() { printf '%s\n' "$*" >&2; }
+step() { printf '» %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# wait_for NAME SECONDS CMD... — polls CMD every 0.2 s until it succeeds; fails with NAME's log tail.
+wait_for() {
+  local name=$1 secs=$2; shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ]; then
+      say "error: $name was not ready after ${secs}s; last lines of $LOGS/$name.log:"
+      tail -n 20 "$LOGS/$name.log" >&2 2>/dev/null || true
+      return 1
+    fi
+    sleep 0.2
+  done
+}
+
+# port_free PORT — true when nothing listens on 127.0.0.1:PORT.
+port_free() { ! (exec 3<>"/dev/tcp/$CLUSTER_HOST/$1") 2>/dev/null; }
+
+pid_alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+
+# stop_pid NAME — SIGTERM the process recorded in $RUN/NAME.pid, SIGKILL after 30 s.
+stop_pid() {
+  local name=$1 pid
+  [ -f "$RUN/$name.pid" ] || return 0
+  pid=$(cat "$RUN/$name.pid")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null
+    local deadline=$((SECONDS + 30))
+    while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && { say "$name: did not stop in 30 s, killing"; kill -KILL "$pid"; }
+  fi
+  rm -f "$RUN/$name.pid"
+}

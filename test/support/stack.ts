@@ -1,0 +1,51 @@
+// Where the native infrastructure stack listens: scripts/infra/ports.env, overridden by the
+// environment exactly as scripts/lib.sh does.
+import { readFileSync } from 'node:fs'
+
+const defaults = Object.fromEntries(
+  readFileSync(new URL('../../scripts/infra/ports.env', import.meta.url), 'utf8')
+    .split('\n')
+    .filter((line) => /^[A-Z_]+=/.test(line)) // NAME=value lines; comments and blanks are skipped
+    .map((line) => line.split('=') as [string, string])
+)
+
+function port(name: string): number {
+  const value = process.env[name] || defaults[name]
+  if (!value) throw new Error(`${name} has no default in scripts/infra/ports.env`)
+  return Number(value)
+}
+
+export const host = '127.0.0.1'
+export const stack = {
+  postgres: { host, port: port('PG_PORT') },
+  redis: { host, port: port('REDIS_PORT') },
+  kafka: { brokers: [`${host}:${port('KAFKA_PORT')}`] },
+  consul: { url: `http://${host}:${port('CONSUL_PORT')}` },
+  nginx: { url: `http://${host}:${port('NGINX_PORT')}` },
+  prometheus: { url: `http://${host}:${port('PROMETHEUS_PORT')}` }
+}
+
+/** The development credentials deploy/postgres/init.sql gives each service's role. */
+export function databaseUrl(db: 'catalog' | 'orders' | 'notifications', role: string = db): string {
+  return `postgres://${role}:${role}@${host}:${stack.postgres.port}/${db}`
+}
+
+/** Polls `probe` every 100 ms until it returns a value other than undefined, or fails after `ms`. */
+export async function eventually<T>(
+  ms: number,
+  what: string,
+  probe: () => Promise<T | undefined>
+): Promise<T> {
+  const deadline = Date.now() + ms
+  let lastError: unknown
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe()
+      if (value !== undefined) return value
+    } catch (err) {
+      lastError = err
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`${what}: not within ${ms} ms${lastError ? ` (last error: ${String(lastError)})` : ''}`)
+}
