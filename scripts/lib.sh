@@ -47,14 +47,18 @@ wait_for() {
 # port_free PORT — true when nothing listens on 127.0.0.1:PORT.
 port_free() { ! (exec 3<>"/dev/tcp/$CLUSTER_HOST/$1") 2>/dev/null; }
 
-pid_alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+# pid_alive NAME — the process in $RUN/NAME.pid runs and is still NAME (not a reused pid).
+pid_alive() {
+  local pid
+  pid=$(cat "$RUN/$1.pid" 2>/dev/null) && kill -0 "$pid" 2>/dev/null && grep -qa "$1" "/proc/$pid/cmdline"
+}
 
 # stop_pid NAME — SIGTERM the process recorded in $RUN/NAME.pid, SIGKILL after 30 s.
 stop_pid() {
   local name=$1 pid
   [ -f "$RUN/$name.pid" ] || return 0
   pid=$(cat "$RUN/$name.pid")
-  if kill -0 "$pid" 2>/dev/null; then
+  if pid_alive "$name"; then
     kill -TERM "$pid" 2>/dev/null
     local deadline=$((SECONDS + 30))
     while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.1; done

@@ -69,7 +69,7 @@ setup_kafka() {
   [ -f "$home/libs/kafka_2.13-$KAFKA_VERSION.jar" ] && return 0
   step "kafka: resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION from Maven Central"
   rm -rf "$home"
-  mvn -B -q -ntp -f "$ROOT/scripts/infra/kafka/pom.xml" package -Dmaven.repo.local="$TOOLS/m2" \
+  mvn -B -q -ntp -Dstyle.color=never -f "$ROOT/scripts/infra/kafka/pom.xml" package -Dmaven.repo.local="$TOOLS/m2" \
     -Dkafka.version="$KAFKA_VERSION" -Dout="$home/libs" -DbuildDirectory="$TOOLS/kafka/target"
   rm -rf "$ROOT/scripts/infra/kafka/target"
   did+=("Kafka $KAFKA_VERSION jars into $home/libs")

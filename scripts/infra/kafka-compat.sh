@@ -13,7 +13,7 @@ results=$TOOLS/kafka-compat.txt; : > "$results"
 for v in "${versions[@]}"; do
   KAFKA_VERSION=$v KAFKA_HOME=$TOOLS/kafka/$v KAFKA_DATA=$TOOLS/compat/data-$v; export KAFKA_DATA
   if [ ! -f "$KAFKA_HOME/libs/kafka_2.13-$v.jar" ]; then
-    mvn -B -q -f "$ROOT/scripts/infra/kafka/pom.xml" package -Dmaven.repo.local="$TOOLS/m2" \
+    mvn -B -q -ntp -Dstyle.color=never -f "$ROOT/scripts/infra/kafka/pom.xml" package -Dmaven.repo.local="$TOOLS/m2" \
       -Dkafka.version="$v" -Dout="$KAFKA_HOME/libs" -DbuildDirectory="$TOOLS/kafka/target" \
       || { echo "$v: not resolvable from Maven Central" | tee -a "$results"; continue; }
   fi

@@ -3,10 +3,9 @@ KAFKA_HOME=$TOOLS/kafka/$KAFKA_VERSION
 KAFKA_DATA=$DATA/kafka
 export KAFKA_DATA CLUSTER_HOST
 
-kafka_java() {
-  java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
-    -cp "$KAFKA_HOME/libs/*" "$@"
-}
+KAFKA_JVM=(-Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true)
+
+kafka_java() { java "${KAFKA_JVM[@]}" -cp "$KAFKA_HOME/libs/*" "$@"; }
 
 kafka_start() {
   kafka_start_broker_only || return 1
@@ -25,7 +24,9 @@ kafka_start_broker_only() {
     kafka_java kafka.tools.StorageTool format -t "$(kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null)" \
       -c "$conf" >>"$LOGS/kafka.log" 2>&1 || { tail -n 20 "$LOGS/kafka.log" >&2; return 1; }
   fi
-  kafka_java -Dkafka.logs.dir="$LOGS" kafka.Kafka "$conf" >>"$LOGS/kafka.log" 2>&1 &
+  # java itself in the background (not a function's subshell), so $! is the broker's pid.
+  java "${KAFKA_JVM[@]}" -cp "$KAFKA_HOME/libs/*" -Dkafka.logs.dir="$LOGS" kafka.Kafka "$conf" \
+    >>"$LOGS/kafka.log" 2>&1 &
   echo $! > "$RUN/kafka.pid"
   wait_for kafka 90 kafka_listening
 }
