@@ -1,0 +1,1 @@
+export { ConfigError, readConfig, type ConfigIssue, type ReadConfigOptions } from './read-config.ts'
