@@ -52,7 +52,10 @@ export function readConfig<S extends TObject>(
       try {
         raw[name] = readFile(file).replace(/\r?\n$/, '') // one trailing newline, as editors leave it
       } catch (err) {
-        issues.push({ variable: `${name}_FILE`, problem: `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})` })
+        issues.push({
+          variable: `${name}_FILE`,
+          problem: `cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`
+        })
       }
     }
   }
@@ -70,7 +73,10 @@ export function readConfig<S extends TObject>(
     const name = error.instancePath.split('/')[1] ?? ''
     if (!name || issues.some((i) => i.variable === name)) continue
     const shown = SECRET_NAME.test(name) ? '<redacted>' : JSON.stringify(raw[name] ?? value[name])
-    issues.push({ variable: name, problem: `${error.message}, got ${shown} (expected ${describe(schema.properties[name])})` })
+    issues.push({
+      variable: name,
+      problem: `${error.message}, got ${shown} (expected ${describe(schema.properties[name])})`
+    })
   }
 
   if (issues.length > 0) throw new ConfigError(issues)
@@ -79,7 +85,8 @@ export function readConfig<S extends TObject>(
 
 function describe(schema: unknown): string {
   const s = (schema ?? {}) as Record<string, unknown>
-  if (Array.isArray(s.anyOf)) return (s.anyOf as Array<{ const?: unknown }>).map((o) => JSON.stringify(o.const)).join(' | ')
+  if (Array.isArray(s.anyOf))
+    return (s.anyOf as Array<{ const?: unknown }>).map((o) => JSON.stringify(o.const)).join(' | ')
   const parts = [String(s.type ?? 'value')]
   if (s.format) parts.push(`format ${String(s.format)}`)
   if (s.minimum !== undefined) parts.push(`>= ${String(s.minimum)}`)

@@ -23,7 +23,12 @@ test('one error names every missing and invalid variable with what was expected'
   const err = catchError(() => readConfig(Schema, { PORT: 'eighty', LOG_LEVEL: 'loud' }))
 
   assert.ok(err instanceof ConfigError)
-  assert.deepEqual(err.issues.map((i) => i.variable).sort(), ['DATABASE_PASSWORD', 'DATABASE_URL', 'LOG_LEVEL', 'PORT'])
+  assert.deepEqual(err.issues.map((i) => i.variable).sort(), [
+    'DATABASE_PASSWORD',
+    'DATABASE_URL',
+    'LOG_LEVEL',
+    'PORT'
+  ])
   assert.match(err.message, /PORT: .*got "eighty" \(expected integer, >= 1, <= 65535\)/)
   assert.match(err.message, /DATABASE_URL: missing \(expected string, length >= 1\)/)
   assert.match(err.message, /LOG_LEVEL: .*expected "debug" \| "info"/)
@@ -54,7 +59,10 @@ test('an unreadable NAME_FILE is reported under its own name', () => {
   )
 
   assert.ok(err instanceof ConfigError)
-  assert.deepEqual(err.issues.map((i) => i.variable), ['DATABASE_PASSWORD_FILE'])
+  assert.deepEqual(
+    err.issues.map((i) => i.variable),
+    ['DATABASE_PASSWORD_FILE']
+  )
   assert.match(err.message, /cannot read \/nonexistent\/secret \(ENOENT\)/)
 })
 
