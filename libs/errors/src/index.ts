@@ -1,0 +1,1 @@
+export { AppError, NotFoundError, UnavailableError, isAppError, type AppErrorOptions } from './app-error.ts'

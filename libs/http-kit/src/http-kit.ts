@@ -1,0 +1,142 @@
+import underPressure from '@fastify/under-pressure'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import { statusClass, type Metrics } from '@platform/metrics'
+import { errorBody, handleError } from './error-handler.ts'
+import { createReadiness, type Readiness } from './readiness.ts'
+
+export type { Readiness }
+
+/** The fixed order of shutdown after the server has stopped accepting and drained requests. */
+export type ShutdownPhase = 'deregister' | 'stopConsumers' | 'flush' | 'closePools'
+
+export interface Lifecycle {
+  /** Adds work to a shutdown phase. Phases run in order; the work inside one phase runs together. */
+  onShutdown(phase: ShutdownPhase, fn: () => Promise<void> | void): void
+  readonly shuttingDown: boolean
+}
+
+export interface HttpKitOptions {
+  metrics: Metrics
+  /** How long /health/ready reuses a result, so probes don't hammer dependencies. Default 1000 ms. */
+  readinessCacheMs?: number
+  /** After marking not-ready and deregistering, wait this long before refusing new connections,
+   *  so load balancers and discovery stop sending traffic first. Default 0 (tests); ~2 s deployed. */
+  drainDelayMs?: number
+  loadShedding?: {
+    /** Shed when the event loop lags more than this. Default 1000 ms. */
+    maxEventLoopDelayMs?: number
+    /** Shed when the event loop is busier than this share of the time. Default 0.98. */
+    maxEventLoopUtilization?: number
+    /** Retry-After for shed requests, in seconds. Default 1. */
+    retryAfterSeconds?: number
+    sampleIntervalMs?: number
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    readiness: Readiness
+    lifecycle: Lifecycle
+  }
+}
+
+// Probes and scrapes are answered even under load, or an orchestrator would kill a busy pod.
+const NEVER_SHED = { pressureHandler: () => undefined }
+
+async function kit(app: FastifyInstance, options: HttpKitOptions): Promise<void> {
+  const { registry, http } = options.metrics
+  const readiness = createReadiness(options.readinessCacheMs ?? 1000)
+  const phases: Record<ShutdownPhase, Array<() => Promise<void> | void>> = {
+    deregister: [],
+    stopConsumers: [],
+    flush: [],
+    closePools: []
+  }
+  let shuttingDown = false
+  const runPhase = async (phase: ShutdownPhase) => {
+    const results = await Promise.allSettled(phases[phase].map(async (fn) => fn()))
+    for (const r of results)
+      if (r.status === 'rejected') app.log.error({ err: r.reason, phase }, 'shutdown step failed')
+  }
+
+  app.decorate('readiness', readiness)
+  app.decorate('lifecycle', {
+    onShutdown: (phase: ShutdownPhase, fn: () => Promise<void> | void) => void phases[phase].push(fn),
+    get shuttingDown() {
+      return shuttingDown
+    }
+  })
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  // Node's server.close() waits for keep-alive sockets (an edge's upstream pool holds them open):
+  // every response sent while shutting down closes its connection, so draining ends.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (shuttingDown) reply.header('connection', 'close')
+    return payload
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    http.duration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status_class: statusClass(reply.statusCode)
+      },
+      reply.elapsedTime / 1000
+    )
+  })
+  app.setErrorHandler(handleError)
+  app.setNotFoundHandler((request: FastifyRequest, reply) => {
+    reply
+      .code(404)
+      .send(
+        errorBody(request, 'ROUTE_NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`)
+      )
+  })
+
+  const shed = options.loadShedding ?? {}
+  const retryAfter = shed.retryAfterSeconds ?? 1
+  await app.register(underPressure, {
+    maxEventLoopDelay: shed.maxEventLoopDelayMs ?? 1000,
+    maxEventLoopUtilization: shed.maxEventLoopUtilization ?? 0.98,
+    // Busy share of the last sample interval; the default (since start) would never recover.
+    eventLoopUtilizationMode: 'interval',
+    sampleInterval: shed.sampleIntervalMs ?? 250,
+    // Sending here ends the request: Fastify skips the rest of the lifecycle once a reply is sent.
+    pressureHandler: (request, reply) => {
+      reply
+        .code(503)
+        .header('retry-after', String(retryAfter))
+        .send(errorBody(request, 'OVERLOADED', 'the service is overloaded, retry later'))
+    }
+  })
+
+  app.get('/health/live', { config: NEVER_SHED }, async () => ({ status: 'ok' }))
+  app.get('/health/ready', { config: NEVER_SHED }, async (_request, reply) => {
+    if (shuttingDown) return reply.code(503).send({ status: 'shutting_down', checks: {} })
+    const report = await readiness.report()
+    return reply.code(report.status === 'ok' ? 200 : 503).send(report)
+  })
+  app.get('/metrics', { config: NEVER_SHED }, async (_request, reply) => {
+    reply.type(registry.contentType)
+    return registry.metrics()
+  })
+
+  // Shutdown: not-ready and deregistered first; Fastify then stops accepting and waits for
+  // in-flight requests; only then consumers stop, buffers flush and pools close.
+  app.addHook('preClose', async () => {
+    shuttingDown = true
+    await runPhase('deregister')
+    if (options.drainDelayMs) await new Promise((resolve) => setTimeout(resolve, options.drainDelayMs))
+  })
+  app.addHook('onClose', async () => {
+    await runPhase('stopConsumers')
+    await runPhase('flush')
+    await runPhase('closePools')
+  })
+}
+
+/** The chassis every service registers first: see the README for what it adds. */
+export const httpKit = fp(kit, { name: '@platform/http-kit', fastify: '5.x' })

@@ -1,0 +1,36 @@
+import { randomUUID } from 'node:crypto'
+import { LogController, type FastifyServerOptions } from 'fastify'
+
+// An incoming X-Request-Id is kept only when it is short and plain: it ends up in every log line.
+export const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
+
+export interface ServerOptions {
+  /** pino options (see @platform/logging) or false. */
+  logger: FastifyServerOptions['logger']
+  /** Largest accepted body in bytes; larger ones get 413. Default 1 MiB. */
+  bodyLimit?: number
+  /** Longer than the edge's upstream keep-alive (NGINX: 60 s), so NGINX closes idle sockets first. */
+  keepAliveTimeoutMs?: number
+  /** Whole-request time limit in ms (slow clients), 0 for none. Default 30 s. */
+  requestTimeoutMs?: number
+}
+
+/** The Fastify constructor options every service uses. */
+export function serverOptions(options: ServerOptions): FastifyServerOptions {
+  return {
+    logger: options.logger,
+    bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 72_000,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
+    requestIdHeader: false,
+    genReqId(req) {
+      const incoming = req.headers['x-request-id']
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
+    },
+    // One line per request costs more than the rest of the kit; NGINX logs every request at the edge.
+    logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } }
+  }
+}

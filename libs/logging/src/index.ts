@@ -1,0 +1,1 @@
+export { loggerOptions, REDACTED_PATHS, type LoggingOptions } from './logger-options.ts'

@@ -1,0 +1,13 @@
+export {
+  breakerMetrics,
+  consumerMetrics,
+  createMetrics,
+  httpMetrics,
+  outboxMetrics,
+  poolMetrics,
+  statusClass,
+  type BreakerState,
+  type Metrics
+} from './metrics.ts'
+export { Registry } from 'prom-client'
+export { readSample } from './read-sample.ts'

@@ -1,0 +1,155 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+
+export interface Metrics {
+  registry: Registry
+  http: ReturnType<typeof httpMetrics>
+}
+
+/** A registry of the app's own (never prom-client's global one), with process metrics. */
+export function createMetrics(options: { service: string; processMetrics?: boolean }): Metrics {
+  const registry = new Registry()
+  registry.setDefaultLabels({ service: options.service })
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry })
+  return { registry, http: httpMetrics(registry) }
+}
+
+// Each helper returns the registry's existing metric when another part of the app made it first.
+function once<T>(registry: Registry, name: string, make: () => T): T {
+  return (registry.getSingleMetric(name) as T | undefined) ?? make()
+}
+
+/** HTTP RED metrics, labelled by route template (never the raw URL), method and status class. */
+export function httpMetrics(registry: Registry) {
+  return {
+    duration: once(
+      registry,
+      'http_request_duration_seconds',
+      () =>
+        new Histogram({
+          name: 'http_request_duration_seconds',
+          help: 'HTTP server request duration by route template, method and status class',
+          labelNames: ['method', 'route', 'status_class'] as const,
+          buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+          registers: [registry]
+        })
+    )
+  }
+}
+
+export function statusClass(statusCode: number): string {
+  return `${Math.floor(statusCode / 100)}xx`
+}
+
+export type BreakerState = 'closed' | 'half_open' | 'open'
+const BREAKER_STATE_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 }
+
+/** Circuit breaker state per upstream (0 closed, 1 half-open, 2 open) and its transitions. */
+export function breakerMetrics(registry: Registry) {
+  const state = once(
+    registry,
+    'circuit_breaker_state',
+    () =>
+      new Gauge({
+        name: 'circuit_breaker_state',
+        help: 'Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open',
+        labelNames: ['upstream'] as const,
+        registers: [registry]
+      })
+  )
+  const transitions = once(
+    registry,
+    'circuit_breaker_transitions_total',
+    () =>
+      new Counter({
+        name: 'circuit_breaker_transitions_total',
+        help: 'Circuit breaker state changes per upstream and new state',
+        labelNames: ['upstream', 'state'] as const,
+        registers: [registry]
+      })
+  )
+  return {
+    state,
+    transitions,
+    record(upstream: string, to: BreakerState): void {
+      state.set({ upstream }, BREAKER_STATE_VALUE[to])
+      transitions.inc({ upstream, state: to })
+    }
+  }
+}
+
+/** Kafka consumer lag per partition and the dead-letter count per source topic. */
+export function consumerMetrics(registry: Registry) {
+  return {
+    lag: once(
+      registry,
+      'kafka_consumer_lag_messages',
+      () =>
+        new Gauge({
+          name: 'kafka_consumer_lag_messages',
+          help: 'Messages between the committed offset and the end of the partition',
+          labelNames: ['group', 'topic', 'partition'] as const,
+          registers: [registry]
+        })
+    ),
+    deadLettered: once(
+      registry,
+      'kafka_dead_letter_messages_total',
+      () =>
+        new Counter({
+          name: 'kafka_dead_letter_messages_total',
+          help: 'Messages sent to the dead-letter topic, per source topic',
+          labelNames: ['topic'] as const,
+          registers: [registry]
+        })
+    )
+  }
+}
+
+/** Outbox rows committed but not yet published, and the age of the oldest. */
+export function outboxMetrics(registry: Registry) {
+  return {
+    backlog: once(
+      registry,
+      'outbox_backlog_messages',
+      () =>
+        new Gauge({
+          name: 'outbox_backlog_messages',
+          help: 'Outbox rows not yet published',
+          registers: [registry]
+        })
+    ),
+    oldestAge: once(
+      registry,
+      'outbox_oldest_age_seconds',
+      () =>
+        new Gauge({
+          name: 'outbox_oldest_age_seconds',
+          help: 'Age of the oldest unpublished outbox row',
+          registers: [registry]
+        })
+    ),
+    published: once(
+      registry,
+      'outbox_published_total',
+      () =>
+        new Counter({ name: 'outbox_published_total', help: 'Outbox rows published', registers: [registry] })
+    )
+  }
+}
+
+/** Connection pool use: total, idle and waiting clients per pool. */
+export function poolMetrics(registry: Registry) {
+  return {
+    connections: once(
+      registry,
+      'db_pool_connections',
+      () =>
+        new Gauge({
+          name: 'db_pool_connections',
+          help: 'Pool clients by state (total, idle, waiting)',
+          labelNames: ['pool', 'state'] as const,
+          registers: [registry]
+        })
+    )
+  }
+}

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import {
+  breakerMetrics,
+  createMetrics,
+  outboxMetrics,
+  readSample as sample,
+  statusClass
+} from '../src/index.ts'
+
+test('each app gets its own registry with process metrics and the service label', async () => {
+  const a = createMetrics({ service: 'catalog' })
+  const b = createMetrics({ service: 'order' })
+  a.http.duration.observe({ method: 'GET', route: '/products/:id', status_class: '2xx' }, 0.003)
+
+  const text = await a.registry.metrics()
+  assert.notEqual(sample(text, 'process_cpu_seconds_total', { service: 'catalog' }), undefined)
+  const labels = { service: 'catalog', method: 'GET', route: '/products/:id', status_class: '2xx' }
+  assert.equal(sample(text, 'http_request_duration_seconds_count', labels), 1)
+  assert.equal(
+    sample(await b.registry.metrics(), 'http_request_duration_seconds_count', { route: '/products/:id' }),
+    undefined
+  )
+})
+
+test('helpers share one metric per registry, whoever asks first', async () => {
+  const { registry } = createMetrics({ service: 'x', processMetrics: false })
+  breakerMetrics(registry).record('catalog', 'open')
+  breakerMetrics(registry).record('catalog', 'half_open')
+  outboxMetrics(registry).backlog.set(7)
+
+  const text = await registry.metrics()
+  assert.equal(sample(text, 'circuit_breaker_state', { upstream: 'catalog' }), 1)
+  assert.equal(sample(text, 'circuit_breaker_transitions_total', { upstream: 'catalog', state: 'open' }), 1)
+  assert.equal(sample(text, 'outbox_backlog_messages', { service: 'x' }), 7)
+})
+
+test('status codes collapse into classes', () => {
+  assert.deepEqual([200, 201, 304, 404, 503].map(statusClass), ['2xx', '2xx', '3xx', '4xx', '5xx'])
+})
