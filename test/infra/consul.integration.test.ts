@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
-import { eventually, host, stack } from '../support/stack.ts'
+import { eventually, host, stack } from '@platform/testing'
 
 interface HealthEntry {
   Service: { ID: string }

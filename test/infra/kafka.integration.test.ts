@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
 import { Kafka, logLevel } from 'kafkajs'
-import { eventually, stack } from '../support/stack.ts'
+import { eventually, stack } from '@platform/testing'
 
 const topic = 'platform.smoke'
 

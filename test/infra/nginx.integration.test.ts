@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { stack } from '../support/stack.ts'
+import { stack } from '@platform/testing'
 
 test('nginx: serves the edge config from deploy/nginx', async () => {
   const health = await fetch(`${stack.nginx.url}/edge/health`)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import pg from 'pg'
-import { databaseUrl } from '../support/stack.ts'
+import { databaseUrl } from '@platform/testing'
 
 for (const db of ['catalog', 'orders', 'notifications'] as const) {
   test(`postgres: the ${db} role queries its own database`, async (t) => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { eventually, stack } from '../support/stack.ts'
+import { eventually, stack } from '@platform/testing'
 
 interface QueryResult {
   status: string

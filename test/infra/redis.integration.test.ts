@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
 import { Redis } from 'ioredis'
-import { stack } from '../support/stack.ts'
+import { stack } from '@platform/testing'
 
 test('redis: SET with a TTL, then GET returns the value', async (t) => {
   const redis = new Redis({ ...stack.redis, lazyConnect: true, maxRetriesPerRequest: 1 })

@@ -1,5 +1,6 @@
 export {
   breakerMetrics,
+  cacheMetrics,
   consumerMetrics,
   createMetrics,
   httpMetrics,
@@ -7,6 +8,7 @@ export {
   poolMetrics,
   statusClass,
   type BreakerState,
+  type PoolStats,
   type Metrics
 } from './metrics.ts'
 export { Registry } from 'prom-client'

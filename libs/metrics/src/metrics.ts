@@ -137,19 +137,63 @@ export function outboxMetrics(registry: Registry) {
   }
 }
 
-/** Connection pool use: total, idle and waiting clients per pool. */
-export function poolMetrics(registry: Registry) {
+/** Cache lookups per cache and result: hit, miss, or error (the cache failed and was bypassed). */
+export function cacheMetrics(registry: Registry) {
   return {
-    connections: once(
+    requests: once(
       registry,
-      'db_pool_connections',
+      'cache_requests_total',
       () =>
-        new Gauge({
-          name: 'db_pool_connections',
-          help: 'Pool clients by state (total, idle, waiting)',
-          labelNames: ['pool', 'state'] as const,
+        new Counter({
+          name: 'cache_requests_total',
+          help: 'Cache lookups by cache and result (hit, miss, error)',
+          labelNames: ['cache', 'result'] as const,
           registers: [registry]
         })
     )
+  }
+}
+
+export interface PoolStats {
+  total: number
+  idle: number
+  waiting: number
+}
+
+const poolSources = new WeakMap<Registry, Map<string, () => PoolStats>>()
+
+/** Connection pool use: total, idle and waiting clients per pool, read from each pool at scrape time. */
+export function poolMetrics(registry: Registry) {
+  const sources = poolSources.get(registry) ?? new Map<string, () => PoolStats>()
+  poolSources.set(registry, sources)
+  const connections = once(
+    registry,
+    'db_pool_connections',
+    () =>
+      new Gauge({
+        name: 'db_pool_connections',
+        help: 'Pool clients by state (total, idle, waiting)',
+        labelNames: ['pool', 'state'] as const,
+        registers: [registry],
+        collect() {
+          for (const [pool, read] of sources) {
+            const stats = read()
+            this.set({ pool, state: 'total' }, stats.total)
+            this.set({ pool, state: 'idle' }, stats.idle)
+            this.set({ pool, state: 'waiting' }, stats.waiting)
+          }
+        }
+      })
+  )
+  return {
+    connections,
+    /** Reports `read()` under `pool` from now on; the returned function stops it. */
+    track(pool: string, read: () => PoolStats): () => void {
+      sources.set(pool, read)
+      return () => {
+        sources.delete(pool)
+        for (const state of ['total', 'idle', 'waiting']) connections.remove({ pool, state })
+      }
+    }
   }
 }

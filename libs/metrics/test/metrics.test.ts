@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import {
   breakerMetrics,
+  poolMetrics,
   createMetrics,
   outboxMetrics,
   readSample as sample,
@@ -37,4 +38,21 @@ test('helpers share one metric per registry, whoever asks first', async () => {
 
 test('status codes collapse into classes', () => {
   assert.deepEqual([200, 201, 304, 404, 503].map(statusClass), ['2xx', '2xx', '3xx', '4xx', '5xx'])
+})
+
+test('pool use is read from every tracked pool at scrape time, and stops when untracked', async () => {
+  const { registry } = createMetrics({ service: 'x', processMetrics: false })
+  let idle = 3
+  const untrackA = poolMetrics(registry).track('a', () => ({ total: 5, idle, waiting: 0 }))
+  poolMetrics(registry).track('b', () => ({ total: 1, idle: 0, waiting: 2 }))
+
+  idle = 4
+  let text = await registry.metrics()
+  assert.equal(sample(text, 'db_pool_connections', { pool: 'a', state: 'idle' }), 4)
+  assert.equal(sample(text, 'db_pool_connections', { pool: 'b', state: 'waiting' }), 2)
+
+  untrackA()
+  text = await registry.metrics()
+  assert.equal(sample(text, 'db_pool_connections', { pool: 'a', state: 'idle' }), undefined)
+  assert.equal(sample(text, 'db_pool_connections', { pool: 'b', state: 'total' }), 1)
 })

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs'
 
 const defaults = Object.fromEntries(
-  readFileSync(new URL('../../scripts/infra/ports.env', import.meta.url), 'utf8')
+  readFileSync(new URL('../../../scripts/infra/ports.env', import.meta.url), 'utf8')
     .split('\n')
     .filter((line) => /^[A-Z_]+=/.test(line)) // NAME=value lines; comments and blanks are skipped
     .map((line) => line.split('=') as [string, string])

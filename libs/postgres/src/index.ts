@@ -1,0 +1,5 @@
+export { checkPostgres, createPool, type PoolOptions } from './pool.ts'
+export { withTransaction, type TransactionOptions } from './transaction.ts'
+export { migrate, MigrationError, type MigrateOptions, type MigrationResult } from './migrate.ts'
+export { postgres, type PostgresPluginOptions } from './plugin.ts'
+export type { Pool, PoolClient, QueryResultRow } from 'pg'

@@ -1,0 +1,1 @@
+export { databaseUrl, eventually, host, stack } from './stack.ts'
