@@ -43,7 +43,7 @@ export function statusClass(statusCode: number): string {
 export type BreakerState = 'closed' | 'half_open' | 'open'
 const BREAKER_STATE_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 }
 
-/** Circuit breaker state per upstream (0 closed, 1 half-open, 2 open) and its transitions. */
+/** Circuit breaker state per upstream instance (0 closed, 1 half-open, 2 open) and its transitions. */
 export function breakerMetrics(registry: Registry) {
   const state = once(
     registry,
@@ -51,8 +51,8 @@ export function breakerMetrics(registry: Registry) {
     () =>
       new Gauge({
         name: 'circuit_breaker_state',
-        help: 'Circuit breaker state per upstream: 0 closed, 1 half-open, 2 open',
-        labelNames: ['upstream'] as const,
+        help: 'Circuit breaker state per upstream instance: 0 closed, 1 half-open, 2 open',
+        labelNames: ['upstream', 'instance'] as const,
         registers: [registry]
       })
   )
@@ -70,9 +70,13 @@ export function breakerMetrics(registry: Registry) {
   return {
     state,
     transitions,
-    record(upstream: string, to: BreakerState): void {
-      state.set({ upstream }, BREAKER_STATE_VALUE[to])
+    record(upstream: string, instance: string, to: BreakerState): void {
+      state.set({ upstream, instance }, BREAKER_STATE_VALUE[to])
       transitions.inc({ upstream, state: to })
+    },
+    /** Drops the series of an instance that left discovery, so the label set stays bounded. */
+    forget(upstream: string, instance: string): void {
+      state.remove({ upstream, instance })
     }
   }
 }

@@ -26,12 +26,12 @@ test('each app gets its own registry with process metrics and the service label'
 
 test('helpers share one metric per registry, whoever asks first', async () => {
   const { registry } = createMetrics({ service: 'x', processMetrics: false })
-  breakerMetrics(registry).record('catalog', 'open')
-  breakerMetrics(registry).record('catalog', 'half_open')
+  breakerMetrics(registry).record('catalog', '10.0.0.1:80', 'open')
+  breakerMetrics(registry).record('catalog', '10.0.0.1:80', 'half_open')
   outboxMetrics(registry).backlog.set(7)
 
   const text = await registry.metrics()
-  assert.equal(sample(text, 'circuit_breaker_state', { upstream: 'catalog' }), 1)
+  assert.equal(sample(text, 'circuit_breaker_state', { upstream: 'catalog', instance: '10.0.0.1:80' }), 1)
   assert.equal(sample(text, 'circuit_breaker_transitions_total', { upstream: 'catalog', state: 'open' }), 1)
   assert.equal(sample(text, 'outbox_backlog_messages', { service: 'x' }), 7)
 })

@@ -1,0 +1,9 @@
+export {
+  createUpstream,
+  type Upstream,
+  type UpstreamOptions,
+  type UpstreamRequest,
+  type UpstreamResponse
+} from './upstream.ts'
+export { UpstreamUnavailableError, type UnavailableReason } from './errors.ts'
+export { backoffDelay, isIdempotent } from './retry.ts'

@@ -1,0 +1,207 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { createMetrics, readSample } from '@platform/metrics'
+import {
+  backoffDelay,
+  createUpstream,
+  isIdempotent,
+  UpstreamUnavailableError,
+  type UpstreamOptions
+} from '../src/index.ts'
+import { json, testServer } from './servers.ts'
+
+function upstream(instances: string[], extra: Partial<UpstreamOptions> = {}) {
+  const metrics = createMetrics({ service: 'test', processMetrics: false })
+  const client = createUpstream({
+    name: 'catalog',
+    instances: () => instances,
+    metrics,
+    retryBaseMs: 1,
+    retryMaxMs: 5,
+    ...extra
+  })
+  return { client, metrics }
+}
+
+const fastBreaker = { volumeThreshold: 4, errorThresholdPercentage: 50, resetTimeoutMs: 200 }
+
+test('answers come back parsed, with the instance that served them', async (t) => {
+  const server = await testServer()
+  server.handle = (req, res) => json(res, 200, { path: req.url, method: req.method })
+  const { client } = upstream([server.url])
+  t.after(() => Promise.all([client.close(), server.close()]))
+
+  const res = await client.request<{ path: string }>({
+    method: 'POST',
+    path: '/products/batch',
+    body: { ids: [1] }
+  })
+
+  assert.equal(res.statusCode, 200)
+  assert.deepEqual(res.body, { path: '/products/batch', method: 'POST' })
+  assert.equal(res.instance, server.url)
+})
+
+test('only idempotent calls are retried', async (t) => {
+  const server = await testServer()
+  let failuresLeft = 0
+  server.handle = (_req, res) =>
+    failuresLeft-- > 0 ? json(res, 503, { code: 'DOWN' }) : json(res, 200, { ok: true })
+  const { client } = upstream([server.url])
+  t.after(() => Promise.all([client.close(), server.close()]))
+
+  failuresLeft = 1
+  server.hits = 0
+  assert.equal((await client.request({ method: 'GET', path: '/x' })).statusCode, 200)
+  assert.equal(server.hits, 2)
+
+  failuresLeft = 1
+  server.hits = 0
+  assert.equal((await client.request({ method: 'POST', path: '/orders' })).statusCode, 503)
+  assert.equal(server.hits, 1)
+
+  failuresLeft = 1
+  server.hits = 0
+  assert.equal((await client.request({ method: 'POST', path: '/orders', idempotent: true })).statusCode, 200)
+  assert.equal(server.hits, 2)
+
+  assert.deepEqual(['GET', 'HEAD', 'PUT', 'DELETE', 'POST', 'PATCH'].map(isIdempotent), [
+    true,
+    true,
+    true,
+    true,
+    false,
+    false
+  ])
+})
+
+test('a timed-out call is cancelled: typed error, and the socket is closed rather than left busy', async (t) => {
+  const server = await testServer()
+  server.handle = () => {} // never answers
+  const { client } = upstream([server.url], { timeoutMs: 100, retries: 0 })
+  t.after(() => Promise.all([client.close(), server.close()]))
+
+  await assert.rejects(client.request({ method: 'GET', path: '/slow' }), (err: unknown) => {
+    assert.ok(err instanceof UpstreamUnavailableError)
+    assert.equal(err.code, 'UPSTREAM_TIMEOUT')
+    assert.equal(err.statusCode, 503)
+    return true
+  })
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  assert.equal(server.closedSockets, 1)
+})
+
+test('failures open the breaker; an open breaker fails calls in well under 5 ms with the typed error', async (t) => {
+  const server = await testServer()
+  server.handle = (_req, res) => json(res, 500, { code: 'BOOM' })
+  const { client, metrics } = upstream([server.url], { retries: 0, breaker: fastBreaker })
+  t.after(() => Promise.all([client.close(), server.close()]))
+
+  for (let i = 0; i < 4; i++)
+    assert.equal((await client.request({ method: 'GET', path: '/x' })).statusCode, 500)
+  const hitsWhenOpened = server.hits
+
+  const durations: number[] = []
+  for (let i = 0; i < 20; i++) {
+    const started = performance.now()
+    await assert.rejects(client.request({ method: 'GET', path: '/x' }), (err: unknown) => {
+      assert.ok(err instanceof UpstreamUnavailableError)
+      assert.equal(err.code, 'CIRCUIT_OPEN')
+      assert.equal(err.retryAfterSeconds, 1)
+      return true
+    })
+    durations.push(performance.now() - started)
+  }
+  durations.sort((a, b) => a - b)
+
+  assert.equal(server.hits, hitsWhenOpened) // nothing reached the upstream
+  assert.ok(durations[10]! < 5, `median ${durations[10]} ms`)
+  const text = await metrics.registry.metrics()
+  assert.equal(readSample(text, 'circuit_breaker_state', { upstream: 'catalog' }), 2)
+})
+
+test('half-open → closed once the upstream recovers', async (t) => {
+  const server = await testServer()
+  server.handle = (_req, res) => json(res, 500, {})
+  const { client, metrics } = upstream([server.url], { retries: 0, breaker: fastBreaker })
+  t.after(() => Promise.all([client.close(), server.close()]))
+  for (let i = 0; i < 4; i++) await client.request({ method: 'GET', path: '/x' })
+  await assert.rejects(client.request({ method: 'GET', path: '/x' }), /circuit open/)
+
+  server.handle = (_req, res) => json(res, 200, { ok: true })
+  await new Promise((resolve) => setTimeout(resolve, 250)) // past resetTimeoutMs: half-open
+
+  assert.equal((await client.request({ method: 'GET', path: '/x' })).statusCode, 200)
+  assert.equal((await client.request({ method: 'GET', path: '/x' })).statusCode, 200)
+  const text = await metrics.registry.metrics()
+  assert.equal(readSample(text, 'circuit_breaker_state', { upstream: 'catalog' }), 0)
+  for (const state of ['open', 'half_open', 'closed']) {
+    assert.equal(
+      readSample(text, 'circuit_breaker_transitions_total', { upstream: 'catalog', state }),
+      1,
+      state
+    )
+  }
+})
+
+test('round-robin spreads calls and skips an instance whose breaker is open', async (t) => {
+  const [a, b] = await Promise.all([testServer(), testServer()])
+  const { client } = upstream([a.url, b.url], { retries: 0, breaker: fastBreaker })
+  t.after(() => Promise.all([client.close(), a.close(), b.close()]))
+
+  for (let i = 0; i < 4; i++) await client.request({ method: 'GET', path: '/x' })
+  assert.deepEqual([a.hits, b.hits], [2, 2])
+
+  b.handle = (_req, res) => json(res, 500, {})
+  for (let i = 0; i < 8; i++) await client.request({ method: 'POST', path: '/x' })
+  a.hits = 0
+  b.hits = 0
+  for (let i = 0; i < 6; i++)
+    assert.equal((await client.request({ method: 'GET', path: '/x' })).statusCode, 200)
+  assert.deepEqual([a.hits, b.hits], [6, 0])
+})
+
+test('beyond the concurrency cap calls fail at once; with no instance they fail typed', async (t) => {
+  const server = await testServer()
+  const pending: Array<() => void> = []
+  server.handle = (_req, res) => pending.push(() => json(res, 200, {}))
+  const { client } = upstream([server.url], { maxConcurrent: 2 })
+  t.after(() => Promise.all([client.close(), server.close()]))
+
+  const first = [client.request({ method: 'GET', path: '/1' }), client.request({ method: 'GET', path: '/2' })]
+  await assert.rejects(
+    client.request({ method: 'GET', path: '/3' }),
+    (err: UpstreamUnavailableError) => err.code === 'UPSTREAM_BUSY'
+  )
+  while (pending.length < 2) await new Promise((resolve) => setTimeout(resolve, 5))
+  pending.forEach((release) => release())
+  await Promise.all(first)
+
+  const { client: empty } = upstream([])
+  t.after(() => empty.close())
+  await assert.rejects(
+    empty.request({ method: 'GET', path: '/' }),
+    (err: UpstreamUnavailableError) => err.code === 'NO_HEALTHY_INSTANCE'
+  )
+})
+
+test('unreachable instances give UPSTREAM_UNREACHABLE after the retries', async (t) => {
+  const { client } = upstream(['http://127.0.0.1:1'])
+  t.after(() => client.close())
+
+  await assert.rejects(
+    client.request({ method: 'GET', path: '/' }),
+    (err: UpstreamUnavailableError) => err.code === 'UPSTREAM_UNREACHABLE'
+  )
+})
+
+test('backoff is full jitter under an exponential cap', () => {
+  assert.deepEqual(
+    [0, 1, 2, 3, 10].map((n) => backoffDelay(n, 50, 1000, () => 0.999)),
+    [49, 99, 199, 399, 999]
+  )
+  assert.equal(
+    backoffDelay(5, 50, 1000, () => 0),
+    0
+  )
+})
