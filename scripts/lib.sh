@@ -8,15 +8,14 @@ RUN=$TOOLS/run                               # pid files
 LOGS=$TOOLS/logs
 
 NODE_VERSION=$(tr -d ' \nv' < "$ROOT/.nvmrc")
-KAFKA_VERSION=4.4.0      # chosen by scripts/infra/kafka-compat.sh; see README "Kafka version"
-CONSUL_VERSION=1.16.1    # the newest MPL-2.0 release; later ones are BUSL
 CLUSTER_HOST=127.0.0.1
 
+# Ports (each overridable from the environment) and pinned versions.
 while IFS='=' read -r name value; do
   case $name in ''|'#'*) continue ;; esac
   [ -n "${!name:-}" ] || printf -v "$name" '%s' "$value"
   export "${name?}"
-done < "$ROOT/scripts/infra/ports.env"
+done < <(cat "$ROOT/scripts/infra/ports.env" "$ROOT/scripts/infra/versions.env")
 
 # Node 24 from the tools folder wins over an older host Node.
 if [ -x "$TOOLS/node/bin/node" ]; then

@@ -1,1 +1,1 @@
-export { databaseUrl, eventually, host, stack } from './stack.ts'
+export { databaseUrl, eventually, host, stack, tools } from './stack.ts'

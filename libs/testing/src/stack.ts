@@ -1,28 +1,40 @@
-// Where the native infrastructure stack listens: scripts/infra/ports.env, overridden by the
-// environment exactly as scripts/lib.sh does.
+// Where the native infrastructure stack listens and what it runs: scripts/infra/ports.env and
+// versions.env, overridden by the environment exactly as scripts/lib.sh does.
 import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 
-const defaults = Object.fromEntries(
-  readFileSync(new URL('../../../scripts/infra/ports.env', import.meta.url), 'utf8')
-    .split('\n')
-    .filter((line) => /^[A-Z_]+=/.test(line)) // NAME=value lines; comments and blanks are skipped
-    .map((line) => line.split('=') as [string, string])
-)
+const root = new URL('../../../', import.meta.url)
 
-function port(name: string): number {
-  const value = process.env[name] || defaults[name]
-  if (!value) throw new Error(`${name} has no default in scripts/infra/ports.env`)
-  return Number(value)
+function readEnvFile(name: string): Record<string, string> {
+  return Object.fromEntries(
+    readFileSync(new URL(`scripts/infra/${name}`, root), 'utf8')
+      .split('\n')
+      .filter((line) => /^[A-Z_]+=/.test(line)) // NAME=value lines; comments and blanks are skipped
+      .map((line) => line.split('=') as [string, string])
+  )
 }
+const defaults = { ...readEnvFile('ports.env'), ...readEnvFile('versions.env') }
+
+function setting(name: string): string {
+  const value = process.env[name] || defaults[name]
+  if (!value) throw new Error(`${name} has no default in scripts/infra/*.env`)
+  return value
+}
+const port = (name: string) => Number(setting(name))
 
 export const host = '127.0.0.1'
 export const stack = {
   postgres: { host, port: port('PG_PORT') },
   redis: { host, port: port('REDIS_PORT') },
   kafka: { brokers: [`${host}:${port('KAFKA_PORT')}`] },
-  consul: { url: `http://${host}:${port('CONSUL_PORT')}` },
+  consul: { url: `http://${host}:${port('CONSUL_PORT')}`, host, port: port('CONSUL_PORT') },
   nginx: { url: `http://${host}:${port('NGINX_PORT')}` },
   prometheus: { url: `http://${host}:${port('PROMETHEUS_PORT')}` }
+}
+
+/** Programs the stack installed under .tools/, for tests that start a private server of their own. */
+export const tools = {
+  consul: fileURLToPath(new URL(`.tools/consul/${setting('CONSUL_VERSION')}/consul`, root))
 }
 
 /** The development credentials deploy/postgres/init.sql gives each service's role. */

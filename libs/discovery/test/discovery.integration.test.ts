@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { createServer } from 'node:http'
+import { test } from 'node:test'
+import Fastify from 'fastify'
+import { httpKit, serverOptions } from '@platform/http-kit'
+import { createMetrics } from '@platform/metrics'
+import { eventually, stack } from '@platform/testing'
+import { createConsul, createResolver, discovery, registerService } from '../src/index.ts'
+import { privateConsul } from './private-consul.ts'
+
+const consul = createConsul(stack.consul.url)
+
+async function instance(name: string, checkIntervalSeconds: number, initialStatus?: 'passing') {
+  const app = Fastify(serverOptions({ logger: false }))
+  await app.register(httpKit, { metrics: createMetrics({ service: name, processMetrics: false }) })
+  await app.register(discovery, {
+    consul,
+    name,
+    address: '127.0.0.1',
+    checkIntervalSeconds,
+    checkTimeoutSeconds: 1,
+    ...(initialStatus ? { initialStatus } : {})
+  })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  return { app, url: `http://127.0.0.1:${(app.server.address() as { port: number }).port}` }
+}
+
+const sorted = (list: readonly string[]) => [...list].sort()
+
+test('two registered instances resolve; one that stops answering is dropped within the check interval', async (t) => {
+  const name = `svc-${randomUUID().slice(0, 8)}`
+  const [a, b] = [await instance(name, 1), await instance(name, 1)]
+  const resolver = createResolver({ consul, service: name, waitSeconds: 5 })
+  t.after(async () => {
+    resolver.stop()
+    await a.app.close()
+    await b.app.close().catch(() => {})
+  })
+
+  const both = await eventually(10_000, 'both instances passing', async () =>
+    resolver.instances().length === 2 ? resolver.instances() : undefined
+  )
+  assert.deepEqual(sorted(both), sorted([a.url, b.url]))
+
+  // A crash: the process stops answering and never deregisters.
+  b.app.server.closeAllConnections()
+  await new Promise((resolve) => b.app.server.close(resolve))
+  const started = Date.now()
+  const remaining = await eventually(10_000, 'the dead instance dropped', async () =>
+    resolver.instances().length === 1 ? resolver.instances() : undefined
+  )
+  assert.deepEqual(remaining, [a.url])
+  assert.ok(
+    Date.now() - started < 5_000,
+    `dropped after ${Date.now() - started} ms (check interval 1 s, timeout 1 s)`
+  )
+})
+
+test('a shut-down instance is gone from Consul at once, not after the reaper minute', async (t) => {
+  const name = `svc-${randomUUID().slice(0, 8)}`
+  const a = await instance(name, 30, 'passing') // a check interval far longer than the test
+  const resolver = createResolver({ consul, service: name, waitSeconds: 5 })
+  t.after(async () => {
+    resolver.stop()
+    await a.app.close()
+  })
+  await eventually(10_000, 'instance passing', async () =>
+    resolver.instances().length === 1 ? true : undefined
+  )
+  const id = a.app.registration?.id
+
+  await a.app.close()
+
+  const services = (await consul.agent.service.list()) as Record<string, unknown>
+  assert.equal(id !== undefined && id in services, false)
+  await eventually(2_000, 'resolution empty', async () =>
+    resolver.instances().length === 0 ? true : undefined
+  )
+})
+
+test('with Consul stopped, resolution keeps answering the last known instances', async (t) => {
+  const own = await privateConsul()
+  t.after(own.stop)
+  const client = createConsul(own.url)
+  const name = `svc-${randomUUID().slice(0, 8)}`
+  const target = createServer((_req, res) => res.end('ok'))
+  await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve))
+  t.after(() => target.close())
+  const port = (target.address() as { port: number }).port
+  await registerService(client, {
+    name,
+    address: '127.0.0.1',
+    port,
+    checkPath: '/',
+    initialStatus: 'passing'
+  })
+  const errors: Error[] = []
+  const resolver = createResolver({
+    consul: client,
+    service: name,
+    waitSeconds: 2,
+    maxBackoffMs: 200,
+    onError: (e) => errors.push(e)
+  })
+  t.after(() => resolver.stop())
+  await resolver.ready()
+  assert.deepEqual(resolver.instances(), [`http://127.0.0.1:${port}`])
+
+  await own.stop()
+  await eventually(10_000, 'the watch notices Consul is gone', async () =>
+    errors.length > 0 ? true : undefined
+  )
+
+  assert.deepEqual(resolver.instances(), [`http://127.0.0.1:${port}`])
+})
