@@ -12,7 +12,7 @@ import {
   postgres,
   withTransaction
 } from '../src/index.ts'
-import { scratchSchema } from './schema.ts'
+import { scratchSchema } from '@platform/testing'
 
 const fixtures = (name: string) => fileURLToPath(new URL(`./fixtures/${name}/`, import.meta.url))
 

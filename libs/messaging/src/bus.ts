@@ -1,0 +1,43 @@
+import type { Envelope } from '@platform/contracts'
+
+export interface OutgoingMessage {
+  topic: string
+  /** Partition key: events of one aggregate share it, so they stay in order. */
+  key: string
+  /** The serialized envelope. */
+  value: string
+  headers: Record<string, string>
+}
+
+export interface IncomingEvent {
+  envelope: Envelope
+  topic: string
+  partition: number
+  offset: string
+  key: string | undefined
+  headers: Record<string, string>
+}
+
+export interface SubscribeOptions {
+  groupId: string
+  topics: string[]
+  /** Applies one event. Throwing retries it with backoff; after `maxAttempts` it is dead-lettered. */
+  handle: (event: IncomingEvent) => Promise<void>
+  maxAttempts?: number
+  retryBaseMs?: number
+  fromBeginning?: boolean
+  /** Partitions processed side by side (order is kept within each). Default 1. */
+  partitionsConcurrently?: number
+}
+
+export interface Subscription {
+  /** Stops fetching, lets the message in hand finish and commits the offsets of finished ones. */
+  stop(): Promise<void>
+}
+
+/** What services see of the message broker; `createKafkaBus` is the kafkajs implementation. */
+export interface MessageBus {
+  publish(messages: OutgoingMessage[]): Promise<void>
+  subscribe(options: SubscribeOptions): Promise<Subscription>
+  close(): Promise<void>
+}

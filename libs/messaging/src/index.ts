@@ -1,0 +1,18 @@
+export {
+  createEnvelope,
+  decodeEnvelope,
+  SchemaViolation,
+  topicOf,
+  type CreateEnvelopeOptions
+} from './envelope.ts'
+export type { IncomingEvent, MessageBus, OutgoingMessage, Subscription, SubscribeOptions } from './bus.ts'
+export { createKafkaBus, type KafkaBusOptions } from './kafka-bus.ts'
+export {
+  createOutboxRelay,
+  enqueue,
+  messagingMigrationsDir,
+  OUTBOX_CHANNEL,
+  type OutboxRelay,
+  type OutboxRelayOptions
+} from './outbox.ts'
+export { handleOnce } from './inbox.ts'

@@ -1,0 +1,184 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Kafka, logLevel, type Consumer, type IHeaders, type KafkaMessage, type Producer } from 'kafkajs'
+import { consumerMetrics, type Metrics } from '@platform/metrics'
+import type { IncomingEvent, MessageBus, OutgoingMessage, SubscribeOptions, Subscription } from './bus.ts'
+import { decodeEnvelope, SchemaViolation } from './envelope.ts'
+import { inConsumerSpan } from './trace.ts'
+
+export interface KafkaBusOptions {
+  brokers: string[]
+  clientId: string
+  metrics: Metrics
+  /** kafkajs's own log lines (connection trouble, rebalances). */
+  log?: (level: 'error' | 'warn' | 'info', message: string, extra: Record<string, unknown>) => void
+}
+
+const LEVELS: Record<number, 'error' | 'warn' | 'info'> = {
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info'
+}
+
+function headersOf(message: KafkaMessage): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? String(value[0]) : String(value)
+  }
+  return out
+}
+
+/**
+ * The kafkajs implementation of {@link MessageBus}: an idempotent producer (acks from all
+ * replicas), and consumers that validate each event against the contracts, retry a failing handler
+ * with backoff, dead-letter what can't be handled to `<topic>.dlq` (with the error and where it came
+ * from) and move on, so a partition never stalls on one message.
+ */
+export function createKafkaBus(options: KafkaBusOptions): MessageBus {
+  const kafka = new Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers,
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log }) => {
+        const { message, ...extra } = log
+        options.log?.(LEVELS[level] ?? 'info', message, extra)
+      }
+  })
+  const metrics = consumerMetrics(options.metrics.registry)
+  let producer: Producer | undefined
+  let connecting: Promise<Producer> | undefined
+  const consumers = new Set<Consumer>()
+
+  function connectedProducer(): Promise<Producer> {
+    if (producer) return Promise.resolve(producer)
+    connecting ??= (async () => {
+      const p = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false })
+      await p.connect()
+      producer = p
+      return p
+    })().finally(() => (connecting = undefined))
+    return connecting
+  }
+
+  async function publish(messages: OutgoingMessage[]): Promise<void> {
+    if (messages.length === 0) return
+    const byTopic = new Map<string, OutgoingMessage[]>()
+    for (const m of messages) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m])
+    await (
+      await connectedProducer()
+    ).sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, list]) => ({
+        topic,
+        messages: list.map((m) => ({ key: m.key, value: m.value, headers: m.headers as IHeaders }))
+      }))
+    })
+  }
+
+  async function deadLetter(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    reason: string,
+    error: string,
+    attempts: number
+  ) {
+    await publish([
+      {
+        topic: `${topic}.dlq`,
+        key: message.key?.toString() ?? '',
+        value: message.value?.toString() ?? '',
+        headers: {
+          ...headersOf(message),
+          'dlq-reason': reason,
+          'dlq-error': error.slice(0, 1000),
+          'dlq-origin-topic': topic,
+          'dlq-origin-partition': String(partition),
+          'dlq-origin-offset': message.offset,
+          'dlq-attempts': String(attempts),
+          'dlq-failed-at': new Date().toISOString()
+        }
+      }
+    ])
+    metrics.deadLettered.inc({ topic })
+  }
+
+  async function subscribe(spec: SubscribeOptions): Promise<Subscription> {
+    const maxAttempts = spec.maxAttempts ?? 3
+    const retryBaseMs = spec.retryBaseMs ?? 200
+    // A fetch waits at most 1 s for data (it returns as soon as any arrives): stopping waits for it.
+    const consumer = kafka.consumer({
+      groupId: spec.groupId,
+      allowAutoTopicCreation: false,
+      maxWaitTimeInMs: 1000
+    })
+    consumers.add(consumer)
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      metrics.lag.set(
+        { group: spec.groupId, topic: payload.topic, partition: String(payload.partition) },
+        Number(payload.offsetLag)
+      )
+    })
+    await consumer.connect()
+    await consumer.subscribe({ topics: spec.topics, fromBeginning: spec.fromBeginning ?? false })
+    await consumer.run({
+      partitionsConsumedConcurrently: spec.partitionsConcurrently ?? 1,
+      eachMessage: async ({ topic, partition, message }) => {
+        const headers = headersOf(message)
+        let event: IncomingEvent
+        try {
+          event = {
+            envelope: decodeEnvelope(message.value),
+            topic,
+            partition,
+            offset: message.offset,
+            key: message.key?.toString(),
+            headers
+          }
+        } catch (err) {
+          // Not retryable: the same bytes will never become valid.
+          await deadLetter(topic, partition, message, 'schema', (err as Error).message, 0)
+          return
+        }
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await inConsumerSpan(topic, headers, () => spec.handle(event))
+            return
+          } catch (err) {
+            if (err instanceof SchemaViolation || attempt >= maxAttempts) {
+              await deadLetter(
+                topic,
+                partition,
+                message,
+                err instanceof SchemaViolation ? 'schema' : 'handler',
+                (err as Error).message,
+                attempt
+              )
+              return
+            }
+            await sleep(Math.random() * retryBaseMs * 2 ** (attempt - 1))
+          }
+        }
+      }
+    })
+    return {
+      async stop() {
+        // kafkajs waits for the message in hand, then commits the offsets of finished messages.
+        await consumer.disconnect()
+        consumers.delete(consumer)
+      }
+    }
+  }
+
+  return {
+    publish,
+    subscribe,
+    async close() {
+      await Promise.all([...consumers].map((c) => c.disconnect()))
+      consumers.clear()
+      await producer?.disconnect()
+      producer = undefined
+    }
+  }
+}

@@ -1,0 +1,154 @@
+import { fileURLToPath } from 'node:url'
+import { outboxMetrics, type Metrics } from '@platform/metrics'
+import type { Pool, PoolClient } from '@platform/postgres'
+import type { MessageBus, OutgoingMessage } from './bus.ts'
+
+/** The folder of this lib's migrations (outbox and inbox tables); apply them with their own history table. */
+export const messagingMigrationsDir = fileURLToPath(new URL('../migrations/', import.meta.url))
+
+/** Committing an outbox row wakes the relays listening on this channel. */
+export const OUTBOX_CHANNEL = 'outbox'
+
+/**
+ * Writes `message` to the outbox inside the caller's transaction (`client` from withTransaction):
+ * it is published if and only if the transaction commits. One statement, which also notifies the
+ * relay (NOTIFY is delivered at commit).
+ */
+export async function enqueue(client: PoolClient, id: string, message: OutgoingMessage): Promise<void> {
+  await client.query(
+    `WITH row AS (
+       INSERT INTO outbox (id, topic, key, value, headers) VALUES ($1, $2, $3, $4, $5) RETURNING 1)
+     SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM row`,
+    [id, message.topic, message.key, message.value, message.headers]
+  )
+}
+
+export interface OutboxRelayOptions {
+  pool: Pool
+  bus: Pick<MessageBus, 'publish'>
+  metrics: Metrics
+  batchSize?: number
+  /** Fallback poll when no notification arrives (another writer, a lost LISTEN). Default 1000 ms. */
+  pollIntervalMs?: number
+  /** Pause after a failed batch. Default 1000 ms. */
+  retryDelayMs?: number
+  onError?: (err: Error) => void
+}
+
+export interface OutboxRelay {
+  start(): Promise<void>
+  /** Finishes the batch in hand, then stops. */
+  stop(): Promise<void>
+  /** Publishes what is committed now (tests, shutdown flush). Returns how many rows it published. */
+  drain(): Promise<number>
+}
+
+// pg_try_advisory_xact_lock key: one relay at a time publishes, so rows go out once and in order.
+const RELAY_LOCK = 7_215_040_732
+
+/**
+ * Publishes committed outbox rows in `seq` order, at least once: a batch is read, published and
+ * deleted inside one transaction that holds an advisory lock. Two relays never publish the same
+ * row; a relay that dies mid-batch rolls back and the rows go out again with the next one.
+ */
+export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
+  const { pool, bus } = options
+  const batchSize = options.batchSize ?? 100
+  const metrics = outboxMetrics(options.metrics.registry)
+  const onError = options.onError ?? (() => {})
+  let running = false
+  let listener: PoolClient | undefined
+  let wake: (() => void) | undefined
+  let loop: Promise<void> | undefined
+
+  async function publishBatch(): Promise<number | 'locked'> {
+    const client = await pool.connect()
+    try {
+      await client.query('BEGIN')
+      const { rows: lock } = await client.query<{ ok: boolean }>(
+        'SELECT pg_try_advisory_xact_lock($1) AS ok',
+        [RELAY_LOCK]
+      )
+      if (!lock[0]?.ok) {
+        await client.query('ROLLBACK')
+        return 'locked'
+      }
+      const { rows } = await client.query<{
+        seq: string
+        topic: string
+        key: string
+        value: string
+        headers: Record<string, string>
+      }>('SELECT seq, topic, key, value, headers FROM outbox ORDER BY seq LIMIT $1', [batchSize])
+      if (rows.length > 0) {
+        await bus.publish(rows.map(({ topic, key, value, headers }) => ({ topic, key, value, headers })))
+        await client.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [rows.map((r) => r.seq)])
+      }
+      const { rows: backlog } = await client.query<{ n: number; age: number | null }>(
+        'SELECT count(*)::int AS n, extract(epoch FROM now() - min(created_at))::float8 AS age FROM outbox'
+      )
+      await client.query('COMMIT')
+      metrics.published.inc(rows.length)
+      metrics.backlog.set(backlog[0]!.n)
+      metrics.oldestAge.set(backlog[0]!.age ?? 0)
+      return rows.length
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {})
+      throw err
+    } finally {
+      client.release()
+    }
+  }
+
+  async function drain(): Promise<number> {
+    let total = 0
+    for (;;) {
+      const n = await publishBatch()
+      if (n === 'locked' || n === 0) return total
+      total += n
+    }
+  }
+
+  async function run(): Promise<void> {
+    while (running) {
+      let delay = options.pollIntervalMs ?? 1000
+      try {
+        await drain()
+      } catch (err) {
+        onError(err as Error)
+        delay = options.retryDelayMs ?? 1000
+      }
+      if (!running) break
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay)
+        wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
+      })
+      wake = undefined
+    }
+  }
+
+  return {
+    async start() {
+      if (running) return
+      running = true
+      listener = await pool.connect()
+      listener.on('notification', () => wake?.())
+      await listener.query(`LISTEN ${OUTBOX_CHANNEL}`)
+      loop = run()
+    },
+    async stop() {
+      running = false
+      wake?.()
+      await loop
+      if (listener) {
+        await listener.query(`UNLISTEN ${OUTBOX_CHANNEL}`).catch(() => {})
+        listener.release()
+        listener = undefined
+      }
+    },
+    drain
+  }
+}

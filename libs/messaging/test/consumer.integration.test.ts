@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { test } from 'node:test'
+import { context, propagation, trace, TraceFlags } from '@opentelemetry/api'
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
+import { W3CTraceContextPropagator } from '@opentelemetry/core'
+import { readSample } from '@platform/metrics'
+import { eventually } from '@platform/testing'
+import { handleOnce } from '../src/index.ts'
+import { cancelled, collect, fixture, rawCollect } from './helpers.ts'
+
+test('a poison message goes to the DLQ with its reason and origin; later messages on the partition flow', async (t) => {
+  const f = await fixture(t)
+  const good = cancelled(f.topic)
+  const key = good.envelope.subject!
+  const offContract = JSON.stringify({
+    ...good.envelope,
+    id: randomUUID(),
+    data: { ...good.envelope.data, orderId: 'not-a-uuid' }
+  })
+  await f.bus.publish([
+    { topic: f.topic, key, value: 'not json at all', headers: {} },
+    { topic: f.topic, key, value: offContract, headers: {} },
+    good.message
+  ])
+  const consumed = await collect(f.bus, [f.topic])
+  const dlq = await rawCollect(`${f.topic}.dlq`)
+  f.defer(async () => {
+    await consumed.stop()
+    await dlq.stop()
+  })
+
+  await eventually(20_000, 'the good event handled', async () =>
+    consumed.events.length === 1 ? true : undefined
+  )
+  assert.equal(consumed.events[0]?.envelope.id, good.envelope.id)
+  const dead = await eventually(20_000, 'two dead letters', async () =>
+    dlq.messages.length === 2 ? dlq.messages : undefined
+  )
+  assert.deepEqual(
+    dead.map((m) => m.value),
+    ['not json at all', offContract]
+  )
+  assert.deepEqual(
+    dead.map((m) => m.headers['dlq-reason']),
+    ['schema', 'schema']
+  )
+  assert.equal(dead[0]?.headers['dlq-error'], 'message is not JSON')
+  assert.match(
+    dead[1]?.headers['dlq-error'] ?? '',
+    /order\.cancelled data does not match its contract: \/orderId/
+  )
+  assert.equal(dead[0]?.headers['dlq-origin-topic'], f.topic)
+  assert.equal(dead[0]?.headers['dlq-origin-partition'], String(consumed.events[0]?.partition))
+  assert.deepEqual(
+    dead.map((m) => Number(m.headers['dlq-origin-offset'])),
+    [Number(consumed.events[0]!.offset) - 2, Number(consumed.events[0]!.offset) - 1]
+  )
+  assert.equal(dead[0]?.key, key)
+  assert.equal(
+    readSample(await f.metrics.registry.metrics(), 'kafka_dead_letter_messages_total', { topic: f.topic }),
+    2
+  )
+})
+
+test('a failing handler is retried; one that keeps failing is dead-lettered after the last attempt', async (t) => {
+  const f = await fixture(t)
+  const flaky = cancelled(f.topic)
+  const broken = cancelled(f.topic)
+  const attempts = new Map<string, number>()
+  await f.bus.publish([flaky.message, broken.message])
+  const consumed = await collect(f.bus, [f.topic], async (event) => {
+    const n = (attempts.get(event.envelope.id) ?? 0) + 1
+    attempts.set(event.envelope.id, n)
+    if (event.envelope.id === broken.envelope.id) throw new Error('stock service says no')
+    if (n < 3) throw new Error('transient')
+  })
+  const dlq = await rawCollect(`${f.topic}.dlq`)
+  f.defer(async () => {
+    await consumed.stop()
+    await dlq.stop()
+  })
+
+  await eventually(20_000, 'the flaky event handled', async () =>
+    consumed.events.length === 1 ? true : undefined
+  )
+  const [dead] = await eventually(20_000, 'one dead letter', async () =>
+    dlq.messages.length === 1 ? dlq.messages : undefined
+  )
+  assert.equal(attempts.get(flaky.envelope.id), 3)
+  assert.equal(attempts.get(broken.envelope.id), 3)
+  assert.equal(JSON.parse(dead!.value).id, broken.envelope.id)
+  assert.deepEqual(
+    [dead!.headers['dlq-reason'], dead!.headers['dlq-error'], dead!.headers['dlq-attempts']],
+    ['handler', 'stock service says no', '3']
+  )
+})
+
+test('a duplicated event changes nothing the second time (inbox)', async (t) => {
+  const f = await fixture(t)
+  await f.pool.query('CREATE TABLE effects (order_id uuid, n int)')
+  const event = cancelled(f.topic)
+  await f.bus.publish([event.message, event.message]) // delivered twice
+  const consumed = await collect(f.bus, [f.topic], async ({ envelope }) => {
+    await handleOnce(f.pool, 'test-consumer', envelope.id, async (client) => {
+      await client.query('INSERT INTO effects VALUES ($1, 1)', [
+        (envelope.data as { orderId: string }).orderId
+      ])
+    })
+  })
+  f.defer(consumed.stop)
+
+  await eventually(20_000, 'both deliveries handled', async () =>
+    consumed.events.length === 2 ? true : undefined
+  )
+  const { rows } = await f.pool.query('SELECT count(*)::int AS n FROM effects')
+  assert.equal(rows[0].n, 1)
+  assert.equal(
+    await handleOnce(f.pool, 'test-consumer', event.envelope.id, async () => assert.fail('applied twice')),
+    false
+  )
+  assert.equal(await handleOnce(f.pool, 'another-consumer', event.envelope.id, async () => {}), true)
+})
+
+test('trace context survives the hop: the consumer runs in the producer trace', async (t) => {
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator())
+  t.after(() => {
+    context.disable()
+    propagation.disable()
+  })
+  const f = await fixture(t)
+  const producerSpan = {
+    traceId: '4bf92f3577b34da6a3ce929d0e0e4736',
+    spanId: '00f067aa0ba902b7',
+    traceFlags: TraceFlags.SAMPLED
+  }
+  const event = context.with(trace.setSpanContext(context.active(), producerSpan), () => cancelled(f.topic))
+  assert.equal(event.message.headers.traceparent, `00-${producerSpan.traceId}-${producerSpan.spanId}-01`)
+  await f.bus.publish([event.message])
+
+  let seen: string | undefined
+  const consumed = await collect(f.bus, [f.topic], async () => {
+    seen = trace.getSpanContext(context.active())?.traceId
+  })
+  f.defer(consumed.stop)
+
+  await eventually(20_000, 'event handled', async () => (consumed.events.length === 1 ? true : undefined))
+  assert.equal(seen, producerSpan.traceId)
+  const lag = readSample(await f.metrics.registry.metrics(), 'kafka_consumer_lag_messages', {
+    topic: f.topic
+  })
+  assert.equal(lag, 0)
+})
