@@ -1,0 +1,127 @@
+// Shared by the benchmark suites: start servers pinned to a CPU, drive them with wrk, read their
+// CPU time, keep medians of same-round ratios, write results. Method: shared/PERFORMANCE.md.
+import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { promisify } from 'node:util'
+
+const run = promisify(execFile)
+export const root = new URL('../', import.meta.url)
+
+export interface Settings {
+  rounds: number
+  warmupSeconds: number
+  durationSeconds: number
+  connections: number
+  modes: Array<'pinned' | 'unpinned'>
+}
+
+export function settings(): Settings {
+  const env = process.env
+  return {
+    rounds: Number(env.BENCH_ROUNDS ?? 3),
+    warmupSeconds: Number(env.BENCH_WARMUP ?? 3),
+    durationSeconds: Number(env.BENCH_DURATION ?? 10),
+    connections: Number(env.BENCH_CONNECTIONS ?? 100),
+    modes: (env.BENCH_MODES ?? 'pinned,unpinned').split(',') as Settings['modes']
+  }
+}
+
+export interface Server {
+  url: string
+  pid: number
+  stop: () => Promise<void>
+}
+
+/** Starts `node args…` (pinned to CPU 1 in pinned mode); it must print its port on stdout. */
+export async function startServer(
+  args: string[],
+  pinned: boolean,
+  env: Record<string, string> = {}
+): Promise<Server> {
+  const command = pinned ? 'taskset' : process.execPath
+  const argv = pinned
+    ? ['-c', '1', process.execPath, '--conditions=development', ...args]
+    : ['--conditions=development', ...args]
+  const child: ChildProcess = spawn(command, argv, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()))
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)))
+  })
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    stop: async () => {
+      child.kill('SIGTERM')
+      await exited
+    }
+  }
+}
+
+/** User + system CPU seconds a process has used so far (/proc/<pid>/stat). */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in clock ticks (100 Hz)
+}
+
+export interface Measurement {
+  rps: number
+  p50Ms: number
+  p99Ms: number
+  errors: number
+  /** Server CPU per request, µs. */
+  cpuUsPerRequest: number
+}
+
+function toMs(value: string): number {
+  const match = /^([\d.]+)(us|ms|s)$/.exec(value) // wrk prints 812.00us, 1.20ms, 1.01s
+  if (!match) return NaN
+  return Number(match[1]) * ({ us: 0.001, ms: 1, s: 1000 } as const)[match[2] as 'us' | 'ms' | 's']
+}
+
+/** wrk -t1 -cN against `url` (pinned to CPU 0 in pinned mode), after a warm-up run. */
+export async function measure(
+  url: string,
+  serverPid: number,
+  s: Settings,
+  pinned: boolean
+): Promise<Measurement> {
+  const wrk = (seconds: number) => {
+    const args = ['-t1', `-c${s.connections}`, `-d${seconds}s`, '--latency', url]
+    return pinned ? run('taskset', ['-c', '0', 'wrk', ...args]) : run('wrk', args)
+  }
+  await wrk(s.warmupSeconds)
+  const before = cpuSeconds(serverPid)
+  const { stdout } = await wrk(s.durationSeconds)
+  const cpu = cpuSeconds(serverPid) - before
+  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0)
+  const errors =
+    Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0) +
+    Number(/Socket errors: .*?timeout (\d+)/.exec(stdout)?.[1] ?? 0)
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? 0),
+    p50Ms: toMs(/\s50%\s+(\S+)/.exec(stdout)?.[1] ?? ''),
+    p99Ms: toMs(/\s99%\s+(\S+)/.exec(stdout)?.[1] ?? ''),
+    errors,
+    cpuUsPerRequest: requests > 0 ? (cpu * 1e6) / requests : NaN
+  }
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/** Writes `results` as JSON under bench-results/ and returns the path. */
+export function writeResults(name: string, results: unknown): string {
+  const dir = new URL('bench-results/', root)
+  mkdirSync(dir, { recursive: true })
+  const file = new URL(`${name}-${new Date().toISOString().replaceAll(':', '-').slice(0, 19)}.json`, dir)
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`)
+  writeFileSync(new URL(`${name}-latest.json`, dir), `${JSON.stringify(results, null, 2)}\n`)
+  return file.pathname
+}
