@@ -69,16 +69,15 @@ async function kit(app: FastifyInstance, options: HttpKitOptions): Promise<void>
     }
   })
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Callback-style hooks: an async hook costs a promise per request.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-request-id', request.id)
-  })
-  // Node's server.close() waits for keep-alive sockets (an edge's upstream pool holds them open):
-  // every response sent while shutting down closes its connection, so draining ends.
-  app.addHook('onSend', async (_request, reply, payload) => {
+    // Node's server.close() waits for keep-alive sockets (an edge's upstream pool holds them open):
+    // every response sent while shutting down closes its connection, so draining ends.
     if (shuttingDown) reply.header('connection', 'close')
-    return payload
+    done(null, payload)
   })
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     http.duration.observe(
       {
         method: request.method,
@@ -87,6 +86,7 @@ async function kit(app: FastifyInstance, options: HttpKitOptions): Promise<void>
       },
       reply.elapsedTime / 1000
     )
+    done()
   })
   app.setErrorHandler(handleError)
   app.setNotFoundHandler((request: FastifyRequest, reply) => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { LogController, type FastifyServerOptions } from 'fastify'
+import { lazyChildLogger } from './lazy-child-logger.ts'
 
 // An incoming X-Request-Id is kept only when it is short and plain: it ends up in every log line.
 export const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -29,6 +30,7 @@ export function serverOptions(options: ServerOptions): FastifyServerOptions {
     },
     // One line per request costs more than the rest of the kit; NGINX logs every request at the edge.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
+    childLoggerFactory: lazyChildLogger,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } }
