@@ -4,7 +4,10 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
-[ -d node_modules ] || die "dependencies are not installed: run npm run setup"
+# Node 24 and node_modules are all a tool needs; fetch them if this is a fresh clone.
+if [ ! -d node_modules ] || [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 24 ]; then
+  bash scripts/setup.sh node && source scripts/lib.sh
+fi
 if [ "${1:-}" = eslint ]; then
   # The Nx boundary rule silently skips itself when no project graph is cached: build it first.
   NX_DAEMON=false nx show projects >/dev/null

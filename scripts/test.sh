@@ -9,6 +9,7 @@ cd "$ROOT"
 mode=${1:-all}
 
 run_tests() {
+  [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 24 ] || die "tests need Node 24, found $(node --version)"
   # --conditions=development makes workspace packages resolve to their TypeScript sources.
   node --conditions=development --test --test-reporter=spec "$@"
 }
@@ -24,11 +25,14 @@ infra_tests() {
   run_tests "${files[@]}"
 }
 
+# Set-up may have just fetched Node 24: read lib.sh again so it comes first on PATH.
+setup() { bash scripts/setup.sh "$@" && source scripts/lib.sh; }
+
 case $mode in
-  unit) [ -d node_modules ] || bash scripts/setup.sh; unit_tests ;;
-  integration) bash scripts/infra.sh up; infra_tests ;;
+  unit) setup node; unit_tests ;;
+  integration) setup; bash scripts/infra.sh up; infra_tests ;;
   all)
-    bash scripts/setup.sh
+    setup
     bash scripts/infra.sh up
     step "lint"; bash scripts/run.sh eslint . --max-warnings=0
     step "typecheck"; tsc -p tsconfig.json
