@@ -4,6 +4,7 @@ import fp from 'fastify-plugin'
 import { statusClass, type Metrics } from '@platform/metrics'
 import { errorBody, handleError } from './error-handler.ts'
 import { createReadiness, type Readiness } from './readiness.ts'
+import { validatorCompiler } from './validation.ts'
 
 export type { Readiness }
 
@@ -88,6 +89,7 @@ async function kit(app: FastifyInstance, options: HttpKitOptions): Promise<void>
     )
     done()
   })
+  app.setValidatorCompiler(validatorCompiler)
   app.setErrorHandler(handleError)
   app.setNotFoundHandler((request: FastifyRequest, reply) => {
     reply

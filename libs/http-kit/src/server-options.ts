@@ -32,7 +32,6 @@ export function serverOptions(options: ServerOptions): FastifyServerOptions {
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     childLoggerFactory: lazyChildLogger,
     return503OnClosing: true,
-    forceCloseConnections: 'idle',
-    ajv: { customOptions: { allErrors: true, coerceTypes: 'array', removeAdditional: false } }
+    forceCloseConnections: 'idle'
   }
 }

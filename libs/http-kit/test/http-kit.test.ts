@@ -151,3 +151,32 @@ test('/metrics records the route template and status class, never the raw URL', 
   )
   assert.doesNotMatch(res.body, /\/products\/123|\/unknown\/789/)
 })
+
+test('bodies are validated strictly (no type coercion); query strings are coerced', async (t) => {
+  const { app } = await kitApp({}, (a) =>
+    a.post(
+      '/items',
+      {
+        schema: {
+          querystring: { type: 'object', properties: { limit: { type: 'integer' } } },
+          body: {
+            type: 'object',
+            properties: { qty: { type: 'integer' }, id: { type: 'string', format: 'uuid' } }
+          }
+        }
+      },
+      async (req) => ({ query: req.query, body: req.body })
+    )
+  )
+  t.after(() => app.close())
+
+  const coerced = await app.inject({ method: 'POST', url: '/items?limit=20', payload: { qty: 2 } })
+  assert.deepEqual(coerced.json(), { query: { limit: 20 }, body: { qty: 2 } })
+
+  const strict = await app.inject({ method: 'POST', url: '/items', payload: { qty: '2' } })
+  assert.equal(strict.statusCode, 400)
+  assert.equal(strict.json().details[0].path, '/qty')
+
+  const format = await app.inject({ method: 'POST', url: '/items', payload: { id: 'not-a-uuid' } })
+  assert.equal(format.statusCode, 400)
+})
