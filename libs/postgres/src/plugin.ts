@@ -8,8 +8,9 @@ import { migrate } from './migrate.ts'
 
 export interface PostgresPluginOptions extends PoolOptions {
   metrics: Metrics
-  /** Apply this folder's migrations before the app is ready. */
-  migrationsDir?: string
+  /** Migration sets applied in order before the app is ready, each with its own history table
+   *  (e.g. the service's own, then @platform/messaging's). */
+  migrations?: Array<{ dir: string; table?: string }>
   readinessTimeoutMs?: number
 }
 
@@ -38,15 +39,14 @@ async function plugin(app: FastifyInstance, options: PostgresPluginOptions): Pro
   app.readiness.register(name, (signal) => checkPostgres(pool, signal), {
     timeoutMs: options.readinessTimeoutMs ?? 1000
   })
-  if (options.migrationsDir) {
-    const dir = options.migrationsDir
-    await migrate(pool, { dir, log: (message) => app.log.info({ pool: name }, message) }).catch(
-      async (err) => {
-        untrack()
-        await pool.end() // the app never starts, so its shutdown phases never run
-        throw err
-      }
-    )
+  try {
+    for (const set of options.migrations ?? []) {
+      await migrate(pool, { ...set, log: (message) => app.log.info({ pool: name }, message) })
+    }
+  } catch (err) {
+    untrack()
+    await pool.end() // the app never starts, so its shutdown phases never run
+    throw err
   }
 }
 

@@ -136,7 +136,7 @@ test('the plugin migrates at start, reports readiness and pool use, and closes t
     connectionString: url,
     name: 'catalog',
     metrics,
-    migrationsDir: fixtures('migrations')
+    migrations: [{ dir: fixtures('migrations') }]
   })
   await app.ready()
 

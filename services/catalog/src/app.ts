@@ -1,0 +1,101 @@
+import { fileURLToPath } from 'node:url'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { createConsul, discovery } from '@platform/discovery'
+import { httpKit, serverOptions } from '@platform/http-kit'
+import { loggerOptions } from '@platform/logging'
+import { createKafkaBus, createOutboxRelay, messagingMigrationsDir } from '@platform/messaging'
+import { createMetrics } from '@platform/metrics'
+import { postgres } from '@platform/postgres'
+import { createCache, redis } from '@platform/redis'
+import type { Config } from './config.ts'
+import { CONSUMER, orderEventsHandler } from './consumers/order-events.ts'
+import type { Product } from './domain/product.ts'
+import { productRoutes } from './routes/products.ts'
+
+export const SERVICE = 'catalog'
+export const VERSION = '0.1.0'
+export const migrationsDir = fileURLToPath(new URL('../migrations/', import.meta.url))
+
+export interface AppOptions {
+  /** Consume order events and relay the outbox (off for tests that only exercise routes). */
+  messaging?: boolean
+}
+
+/** The catalog service's whole wiring. Never listens: server.ts does. */
+export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  const metrics = createMetrics({ service: SERVICE })
+  const app = Fastify(
+    serverOptions({
+      logger: loggerOptions({
+        service: SERVICE,
+        version: VERSION,
+        level: config.LOG_LEVEL,
+        pretty: config.LOG_PRETTY
+      }),
+      bodyLimit: config.BODY_LIMIT_BYTES
+    })
+  ).withTypeProvider<TypeBoxTypeProvider>()
+
+  await app.register(httpKit, { metrics, drainDelayMs: config.SHUTDOWN_DRAIN_MS })
+  await app.register(postgres, {
+    connectionString: config.DATABASE_URL,
+    name: SERVICE,
+    max: config.DATABASE_POOL_MAX,
+    metrics,
+    migrations: config.MIGRATE_AT_START
+      ? [{ dir: migrationsDir }, { dir: messagingMigrationsDir, table: 'messaging_migrations' }]
+      : []
+  })
+  // A cache: the catalog answers from Postgres while Redis is away, so Redis doesn't gate readiness.
+  await app.register(redis, { url: config.REDIS_URL, name: 'cache', required: false })
+  const cache = createCache<Product>({
+    redis: app.redis,
+    name: 'product',
+    ttlSeconds: config.CACHE_TTL_SECONDS,
+    metrics,
+    onError: (err, operation) => app.log.debug({ err, operation }, 'product cache unavailable')
+  })
+
+  if (options.messaging !== false) {
+    const bus = createKafkaBus({
+      brokers: config.KAFKA_BROKERS.split(','),
+      clientId: SERVICE,
+      metrics,
+      log: (level, message, extra) => app.log[level]({ kafka: extra }, message)
+    })
+    const relay = createOutboxRelay({
+      pool: app.pg,
+      bus,
+      metrics,
+      onError: (err) => app.log.error({ err }, 'outbox relay failed')
+    })
+    let stopConsumer: (() => Promise<void>) | undefined
+    app.addHook('onReady', async () => {
+      await relay.start()
+      const prefix = config.KAFKA_TOPIC_PREFIX
+      const subscription = await bus.subscribe({
+        groupId: `${prefix}${CONSUMER}`,
+        topics: [`${prefix}order.events`],
+        handle: orderEventsHandler({ pool: app.pg, cache, topicPrefix: prefix })
+      })
+      stopConsumer = () => subscription.stop()
+    })
+    app.lifecycle.onShutdown('stopConsumers', async () => stopConsumer?.())
+    app.lifecycle.onShutdown('flush', async () => {
+      await relay.stop()
+      await bus.close()
+    })
+  }
+
+  if (config.CONSUL_URL) {
+    await app.register(discovery, {
+      consul: createConsul(config.CONSUL_URL),
+      name: SERVICE,
+      address: config.ADVERTISE_ADDRESS ?? config.HOST
+    })
+  }
+
+  await app.register(productRoutes, { cache })
+  return app
+}

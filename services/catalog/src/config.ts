@@ -1,0 +1,30 @@
+import Type, { type Static } from 'typebox'
+import { readConfig as read } from '@platform/config'
+
+export const ConfigSchema = Type.Object({
+  HOST: Type.String({ default: '127.0.0.1' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3001 }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l)),
+    { default: 'info' }
+  ),
+  LOG_PRETTY: Type.Boolean({ default: false }),
+  DATABASE_URL: Type.String({ minLength: 1 }),
+  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+  MIGRATE_AT_START: Type.Boolean({ default: true }),
+  REDIS_URL: Type.String({ minLength: 1 }),
+  CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, default: 60 }),
+  KAFKA_BROKERS: Type.String({ minLength: 1, description: 'comma-separated host:port' }),
+  /** Namespaces every topic and the consumer group (e.g. per environment or per test run). */
+  KAFKA_TOPIC_PREFIX: Type.String({ default: '', pattern: '^[a-zA-Z0-9._-]*$' }),
+  CONSUL_URL: Type.Optional(Type.String({ minLength: 1 })),
+  ADVERTISE_ADDRESS: Type.Optional(Type.String({ minLength: 1 })),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 65536 }),
+  SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, default: 0 }),
+  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 1000, default: 15000 })
+})
+export type Config = Static<typeof ConfigSchema>
+
+export function readConfig(env: Record<string, string | undefined>): Config {
+  return read(ConfigSchema, env)
+}
