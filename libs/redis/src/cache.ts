@@ -75,3 +75,8 @@ export function createCache<T>(options: CacheOptions): Cache<T> {
     }
   }
 }
+
+/** A cache that always loads: for a service run with its cache switched off. */
+export function noCache<T>(): Cache<T> {
+  return { get: (_key, load) => load(), invalidate: async () => true }
+}

@@ -7,7 +7,7 @@ import { loggerOptions } from '@platform/logging'
 import { createKafkaBus, createOutboxRelay, messagingMigrationsDir } from '@platform/messaging'
 import { createMetrics } from '@platform/metrics'
 import { postgres } from '@platform/postgres'
-import { createCache, redis } from '@platform/redis'
+import { createCache, noCache, redis } from '@platform/redis'
 import type { Config } from './config.ts'
 import { CONSUMER, orderEventsHandler } from './consumers/order-events.ts'
 import type { Product } from './domain/product.ts'
@@ -49,13 +49,15 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   })
   // A cache: the catalog answers from Postgres while Redis is away, so Redis doesn't gate readiness.
   await app.register(redis, { url: config.REDIS_URL, name: 'cache', required: false })
-  const cache = createCache<Product>({
-    redis: app.redis,
-    name: 'product',
-    ttlSeconds: config.CACHE_TTL_SECONDS,
-    metrics,
-    onError: (err, operation) => app.log.debug({ err, operation }, 'product cache unavailable')
-  })
+  const cache = config.CACHE_ENABLED
+    ? createCache<Product>({
+        redis: app.redis,
+        name: 'product',
+        ttlSeconds: config.CACHE_TTL_SECONDS,
+        metrics,
+        onError: (err, operation) => app.log.debug({ err, operation }, 'product cache unavailable')
+      })
+    : noCache<Product>()
 
   if (options.messaging !== false) {
     const bus = createKafkaBus({

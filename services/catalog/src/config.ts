@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox'
-import { readConfig as read } from '@platform/config'
+import { ConfigError, readConfig as read } from '@platform/config'
 
 export const ConfigSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1' }),
@@ -13,6 +13,7 @@ export const ConfigSchema = Type.Object({
   DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
   MIGRATE_AT_START: Type.Boolean({ default: true }),
   REDIS_URL: Type.String({ minLength: 1 }),
+  CACHE_ENABLED: Type.Boolean({ default: true }),
   CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, default: 60 }),
   KAFKA_BROKERS: Type.String({ minLength: 1, description: 'comma-separated host:port' }),
   /** Namespaces every topic and the consumer group (e.g. per environment or per test run). */
@@ -27,4 +28,15 @@ export type Config = Static<typeof ConfigSchema>
 
 export function readConfig(env: Record<string, string | undefined>): Config {
   return read(ConfigSchema, env)
+}
+
+/** For entry points: the config, or one message naming every bad variable and exit code 1. */
+export function configOrExit<T>(read: () => T): T {
+  try {
+    return read()
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`${err.message}\n`)
+    process.exit(1)
+  }
 }

@@ -1,11 +1,14 @@
 // npm run migrate: applies the catalog's migrations and the messaging tables, then exits.
 import Type from 'typebox'
 import { readConfig } from '@platform/config'
+import { configOrExit } from './config.ts'
 import { messagingMigrationsDir } from '@platform/messaging'
 import { createPool, migrate } from '@platform/postgres'
 import { migrationsDir } from './app.ts'
 
-const config = readConfig(Type.Object({ DATABASE_URL: Type.String({ minLength: 1 }) }), process.env)
+const config = configOrExit(() =>
+  readConfig(Type.Object({ DATABASE_URL: Type.String({ minLength: 1 }) }), process.env)
+)
 const pool = createPool({ connectionString: config.DATABASE_URL, name: 'catalog-migrate' })
 try {
   for (const set of [

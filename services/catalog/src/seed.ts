@@ -3,14 +3,17 @@
 import { createHash } from 'node:crypto'
 import Type from 'typebox'
 import { readConfig } from '@platform/config'
+import { configOrExit } from './config.ts'
 import { createPool } from '@platform/postgres'
 
-const config = readConfig(
-  Type.Object({
-    DATABASE_URL: Type.String({ minLength: 1 }),
-    SEED_COUNT: Type.Integer({ minimum: 1, maximum: 100_000, default: 1200 })
-  }),
-  process.env
+const config = configOrExit(() =>
+  readConfig(
+    Type.Object({
+      DATABASE_URL: Type.String({ minLength: 1 }),
+      SEED_COUNT: Type.Integer({ minimum: 1, maximum: 100_000, default: 1200 })
+    }),
+    process.env
+  )
 )
 
 const adjectives = [

@@ -4,9 +4,9 @@
 import { telemetry } from './instrumentation.ts'
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.ts'
-import { readConfig } from './config.ts'
+import { configOrExit, readConfig } from './config.ts'
 
-const config = readConfig(process.env) // throws once, naming every invalid variable
+const config = configOrExit(() => readConfig(process.env)) // one message naming every bad variable
 const app = await buildApp(config)
 closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ err }) => {
   if (err) app.log.error({ err }, 'shutting down after an error')

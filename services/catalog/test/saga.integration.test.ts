@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { test, type TestContext } from 'node:test'
+import pg from 'pg'
+import type { EventData } from '@platform/contracts'
+import { createEnvelope, createKafkaBus, type IncomingEvent } from '@platform/messaging'
+import { createMetrics } from '@platform/metrics'
+import { eventually, scratchTopics, stack } from '@platform/testing'
+import { catalogs, create } from './helpers.ts'
+
+/** A catalog consuming its own prefixed topics, a bus to play the order service, and what it answers. */
+async function saga(t: TestContext) {
+  const prefix = `t${randomUUID().slice(0, 8)}.`
+  const topics = await scratchTopics([
+    `${prefix}order.events`,
+    `${prefix}order.events.dlq`,
+    `${prefix}catalog.events`
+  ])
+  const { apps, url } = await catalogs(t, 1, { env: { KAFKA_TOPIC_PREFIX: prefix } })
+  const bus = createKafkaBus({
+    brokers: stack.kafka.brokers,
+    clientId: 'saga-test',
+    metrics: createMetrics({ service: 't', processMetrics: false })
+  })
+  const answers: IncomingEvent[] = []
+  const subscription = await bus.subscribe({
+    groupId: `${prefix}observer`,
+    topics: [`${prefix}catalog.events`],
+    fromBeginning: true,
+    handle: async (event) => void answers.push(event)
+  })
+  const db = new pg.Client({ connectionString: url })
+  await db.connect()
+  // Runs after catalogs() closed the app (hooks run in the order they were added): topics go last.
+  t.after(async () => {
+    await subscription.stop()
+    await bus.close()
+    await db.end()
+    await topics.drop()
+  })
+  const publish = async <T extends 'order.placed' | 'order.cancelled'>(
+    type: T,
+    data: EventData<T>,
+    id?: string
+  ) => {
+    const { message } = createEnvelope(type, data, {
+      source: 'order',
+      subject: data.orderId,
+      ...(id ? { id } : {})
+    })
+    await bus.publish([{ ...message, topic: `${prefix}${message.topic}` }])
+    return message
+  }
+  const stockOf = async (id: string) =>
+    (await db.query('SELECT stock FROM products WHERE id = $1', [id])).rows[0].stock as number
+  const answerFor = (orderId: string) =>
+    eventually(30_000, `the catalog's answer to ${orderId}`, async () =>
+      answers.find((a) => (a.envelope.data as { orderId: string }).orderId === orderId)
+    )
+  return { app: apps[0]!, db, publish, stockOf, answerFor, answers }
+}
+
+function placed(orderId: string, productId: string, quantity: number): EventData<'order.placed'> {
+  return {
+    orderId,
+    customerId: 'c-1',
+    lines: [{ productId, quantity, unitPriceMinor: 500 }],
+    totalMinor: 500 * quantity,
+    currency: 'EUR'
+  }
+}
+
+test('two orders for the last unit: exactly one is reserved, stock never goes below zero', async (t) => {
+  const s = await saga(t)
+  const product = await create(s.app, {
+    sku: `LAST-${randomUUID().slice(0, 6)}`,
+    name: 'Last one',
+    priceMinor: 500,
+    currency: 'EUR',
+    stock: 1
+  })
+  const [first, second] = [randomUUID(), randomUUID()]
+
+  await Promise.all([
+    s.publish('order.placed', placed(first, product.id, 1)),
+    s.publish('order.placed', placed(second, product.id, 1))
+  ])
+
+  const answers = await Promise.all([s.answerFor(first), s.answerFor(second)])
+  assert.deepEqual(answers.map((a) => a.envelope.type).sort(), ['stock.rejected', 'stock.reserved'])
+  const rejected = answers.find((a) => a.envelope.type === 'stock.rejected')!.envelope
+    .data as EventData<'stock.rejected'>
+  assert.deepEqual(rejected.unavailable, [{ productId: product.id, requested: 1, available: 0 }])
+  assert.equal(await s.stockOf(product.id), 0)
+  const { rows } = await s.db.query(
+    'SELECT status, count(*)::int AS n FROM reservations GROUP BY status ORDER BY status'
+  )
+  assert.deepEqual(rows, [
+    { status: 'rejected', n: 1 },
+    { status: 'reserved', n: 1 }
+  ])
+})
+
+test('the same order.placed delivered twice reserves once; a cancel gives the stock back', async (t) => {
+  const s = await saga(t)
+  const product = await create(s.app, {
+    sku: `TWICE-${randomUUID().slice(0, 6)}`,
+    name: 'Twice',
+    priceMinor: 500,
+    currency: 'EUR',
+    stock: 10
+  })
+  const orderId = randomUUID()
+  const eventId = randomUUID()
+
+  await s.publish('order.placed', placed(orderId, product.id, 3), eventId)
+  await s.publish('order.placed', placed(orderId, product.id, 3), eventId) // redelivered
+  await s.publish('order.placed', placed(orderId, product.id, 3)) // a new event id, same order
+  const answer = await s.answerFor(orderId)
+  assert.equal(answer.envelope.type, 'stock.reserved')
+  await eventually(10_000, 'all three deliveries handled', async () =>
+    (await s.db.query('SELECT count(*)::int AS n FROM inbox')).rows[0].n === 2 ? true : undefined
+  )
+  assert.equal(await s.stockOf(product.id), 7)
+  assert.equal(
+    s.answers.filter((a) => (a.envelope.data as { orderId: string }).orderId === orderId).length,
+    1
+  )
+  const cachedBefore = (await s.app.inject({ url: `/products/${product.id}` })).json().stock
+  assert.equal(cachedBefore, 7)
+
+  await s.publish('order.cancelled', { orderId, customerId: 'c-1' })
+
+  await eventually(30_000, 'stock back', async () =>
+    (await s.stockOf(product.id)) === 10 ? true : undefined
+  )
+  const status = (await s.db.query('SELECT status FROM reservations WHERE order_id = $1', [orderId])).rows[0]
+    .status
+  assert.equal(status, 'released')
+  assert.equal((await s.app.inject({ url: `/products/${product.id}` })).json().stock, 10) // cache invalidated
+})
