@@ -61,6 +61,54 @@ export async function startServer(
   }
 }
 
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net')
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/** Starts a platform service (`node args…` in `cwd`, pinned in pinned mode) on a free port and waits for /health/ready. */
+export async function startService(
+  cwd: string,
+  args: string[],
+  env: Record<string, string>,
+  pinned: boolean
+): Promise<Server> {
+  const port = await freePort()
+  const argv = ['--conditions=development', ...args]
+  const child = spawn(
+    pinned ? 'taskset' : process.execPath,
+    pinned ? ['-c', '1', process.execPath, ...argv] : argv,
+    {
+      cwd,
+      env: { ...process.env, ...env, PORT: String(port) },
+      stdio: ['ignore', 'ignore', 'inherit']
+    }
+  )
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  const url = `http://127.0.0.1:${port}`
+  for (let i = 0; ; i++) {
+    const ok = await fetch(`${url}/health/ready`).then(
+      (r) => r.ok,
+      () => false
+    )
+    if (ok) break
+    if (i > 300 || child.exitCode !== null) throw new Error(`${args.join(' ')} did not become ready`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return {
+    url,
+    pid: child.pid!,
+    stop: async () => {
+      child.kill('SIGTERM')
+      await exited
+    }
+  }
+}
+
 /** User + system CPU seconds a process has used so far (/proc/<pid>/stat). */
 export function cpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
