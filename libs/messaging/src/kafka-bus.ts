@@ -64,7 +64,11 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   async function publish(messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return
     const byTopic = new Map<string, OutgoingMessage[]>()
-    for (const m of messages) byTopic.set(m.topic, [...(byTopic.get(m.topic) ?? []), m])
+    for (const m of messages) {
+      const list = byTopic.get(m.topic)
+      if (list) list.push(m)
+      else byTopic.set(m.topic, [m])
+    }
     await (
       await connectedProducer()
     ).sendBatch({

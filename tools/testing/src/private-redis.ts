@@ -16,9 +16,13 @@ async function freePort(): Promise<number> {
  */
 export async function privateRedis(): Promise<{ url: string; stop: () => Promise<void> }> {
   const port = await freePort()
-  const server = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore'
-  })
+  const server = spawn(
+    'redis-server',
+    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore'
+    }
+  )
   const exited = new Promise((resolve) => server.once('exit', resolve))
   const accepts = () =>
     new Promise<true | undefined>((resolve) => {
