@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox'
-import { ConfigError, readConfig as read } from '@platform/config'
+import { readConfig as read } from '@platform/config'
 
 export const ConfigSchema = Type.Object({
   HOST: Type.String({ default: '127.0.0.1' }),
@@ -28,15 +28,4 @@ export type Config = Static<typeof ConfigSchema>
 
 export function readConfig(env: Record<string, string | undefined>): Config {
   return read(ConfigSchema, env)
-}
-
-/** For entry points: the config, or one message naming every bad variable and exit code 1. */
-export function configOrExit<T>(read: () => T): T {
-  try {
-    return read()
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err
-    process.stderr.write(`${err.message}\n`)
-    process.exit(1)
-  }
 }

@@ -1,23 +1,25 @@
 // npm run migrate: applies the catalog's migrations and the messaging tables, then exits.
 import Type from 'typebox'
 import { readConfig } from '@platform/config'
-import { configOrExit } from './config.ts'
+import { orExit } from './startup.ts'
 import { messagingMigrationsDir } from '@platform/messaging'
 import { createPool, migrate } from '@platform/postgres'
 import { migrationsDir } from './app.ts'
 
-const config = configOrExit(() =>
+const config = await orExit('configuration', () =>
   readConfig(Type.Object({ DATABASE_URL: Type.String({ minLength: 1 }) }), process.env)
 )
 const pool = createPool({ connectionString: config.DATABASE_URL, name: 'catalog-migrate' })
-try {
-  for (const set of [
-    { dir: migrationsDir },
-    { dir: messagingMigrationsDir, table: 'messaging_migrations' }
-  ]) {
-    const { applied, current } = await migrate(pool, { ...set, log: (m) => console.log(m) })
-    console.log(`${set.table ?? 'schema_migrations'}: ${applied.length} applied, at ${current ?? 'none'}`)
+await orExit('migrate', async () => {
+  try {
+    for (const set of [
+      { dir: migrationsDir },
+      { dir: messagingMigrationsDir, table: 'messaging_migrations' }
+    ]) {
+      const { applied, current } = await migrate(pool, { ...set, log: (m) => console.log(m) })
+      console.log(`${set.table ?? 'schema_migrations'}: ${applied.length} applied, at ${current ?? 'none'}`)
+    }
+  } finally {
+    await pool.end()
   }
-} finally {
-  await pool.end()
-}
+})

@@ -3,10 +3,10 @@
 import { createHash } from 'node:crypto'
 import Type from 'typebox'
 import { readConfig } from '@platform/config'
-import { configOrExit } from './config.ts'
+import { orExit } from './startup.ts'
 import { createPool } from '@platform/postgres'
 
-const config = configOrExit(() =>
+const config = await orExit('configuration', () =>
   readConfig(
     Type.Object({
       DATABASE_URL: Type.String({ minLength: 1 }),
@@ -85,28 +85,30 @@ const rows = Array.from({ length: config.SEED_COUNT }, (_, i) => {
 })
 
 const pool = createPool({ connectionString: config.DATABASE_URL, name: 'catalog-seed' })
-try {
-  let inserted = 0
-  for (let i = 0; i < rows.length; i += 500) {
-    const batch = rows.slice(i, i + 500)
-    const { rowCount } = await pool.query(
-      `INSERT INTO products (id, sku, name, description, price_minor, currency, stock, active)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::int[], $8::bool[])
-       ON CONFLICT (sku) DO NOTHING`,
-      [
-        batch.map((r) => r.id),
-        batch.map((r) => r.sku),
-        batch.map((r) => r.name),
-        batch.map((r) => r.description),
-        batch.map((r) => r.priceMinor),
-        batch.map((r) => r.currency),
-        batch.map((r) => r.stock),
-        batch.map((r) => r.active)
-      ]
-    )
-    inserted += rowCount ?? 0
+await orExit('seed', async () => {
+  try {
+    let inserted = 0
+    for (let i = 0; i < rows.length; i += 500) {
+      const batch = rows.slice(i, i + 500)
+      const { rowCount } = await pool.query(
+        `INSERT INTO products (id, sku, name, description, price_minor, currency, stock, active)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::int[], $8::bool[])
+         ON CONFLICT (sku) DO NOTHING`,
+        [
+          batch.map((r) => r.id),
+          batch.map((r) => r.sku),
+          batch.map((r) => r.name),
+          batch.map((r) => r.description),
+          batch.map((r) => r.priceMinor),
+          batch.map((r) => r.currency),
+          batch.map((r) => r.stock),
+          batch.map((r) => r.active)
+        ]
+      )
+      inserted += rowCount ?? 0
+    }
+    console.log(`seeded ${inserted} new products (${rows.length - inserted} already there)`)
+  } finally {
+    await pool.end()
   }
-  console.log(`seeded ${inserted} new products (${rows.length - inserted} already there)`)
-} finally {
-  await pool.end()
-}
+})

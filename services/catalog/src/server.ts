@@ -4,13 +4,14 @@
 import { telemetry } from './instrumentation.ts'
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.ts'
-import { configOrExit, readConfig } from './config.ts'
+import { readConfig } from './config.ts'
+import { orExit } from './startup.ts'
 
-const config = configOrExit(() => readConfig(process.env)) // one message naming every bad variable
-const app = await buildApp(config)
+const config = await orExit('catalog: configuration', () => readConfig(process.env))
+const app = await orExit('catalog could not start', () => buildApp(config))
 closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ err }) => {
   if (err) app.log.error({ err }, 'shutting down after an error')
   await app.close() // not ready → deregister → drain → stop consumers → flush → close pools
   await telemetry.shutdown()
 })
-await app.listen({ host: config.HOST, port: config.PORT })
+await orExit('catalog could not listen', () => app.listen({ host: config.HOST, port: config.PORT }))

@@ -41,8 +41,19 @@ test('a missing DATABASE_URL is one clear line, not a stack trace ten calls late
     assert.equal(err.code, 1)
     assert.equal(
       err.stderr,
-      'invalid configuration (1 problem):\n  DATABASE_URL: missing (expected string, length >= 1)\n'
+      'configuration: invalid configuration (1 problem):\n  DATABASE_URL: missing (expected string, length >= 1)\n'
     )
     return true
   })
+})
+
+test('an unreachable database is one clear line too', async () => {
+  await assert.rejects(
+    node('migrate.ts', { DATABASE_URL: 'postgres://x:y@127.0.0.1:1/none' }),
+    (err: { stderr: string; code: number }) => {
+      assert.equal(err.code, 1)
+      assert.equal(err.stderr, 'migrate: cannot reach 127.0.0.1:1 (ECONNREFUSED)\n')
+      return true
+    }
+  )
 })
