@@ -4,21 +4,23 @@ import pg from 'pg'
 import { databaseUrl, stack } from './stack.ts'
 
 /**
- * A throwaway schema in the catalog database, and a connection string whose search_path points
- * at it, so tests share the real server without seeing each other's tables.
+ * A throwaway schema in a service database (catalog by default), and a connection string whose
+ * search_path points at it, so tests share the real server without seeing each other's tables.
  */
-export async function scratchSchema(): Promise<{ url: string; schema: string; drop: () => Promise<void> }> {
+export async function scratchSchema(
+  db: 'catalog' | 'orders' | 'notifications' = 'catalog'
+): Promise<{ url: string; schema: string; drop: () => Promise<void> }> {
   const schema = `test_${randomUUID().replaceAll('-', '').slice(0, 12)}`
-  const admin = new pg.Client({ connectionString: databaseUrl('catalog') })
+  const admin = new pg.Client({ connectionString: databaseUrl(db) })
   await admin.connect()
   await admin.query(`CREATE SCHEMA ${schema}`)
   await admin.end()
-  const url = `${databaseUrl('catalog')}?options=${encodeURIComponent(`-c search_path=${schema}`)}`
+  const url = `${databaseUrl(db)}?options=${encodeURIComponent(`-c search_path=${schema}`)}`
   return {
     url,
     schema,
     drop: async () => {
-      const c = new pg.Client({ connectionString: databaseUrl('catalog') })
+      const c = new pg.Client({ connectionString: databaseUrl(db) })
       await c.connect()
       await c.query(`DROP SCHEMA ${schema} CASCADE`)
       await c.end()

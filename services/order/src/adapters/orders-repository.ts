@@ -1,0 +1,168 @@
+import { AppError } from '@platform/errors'
+import type { Pool, PoolClient } from '@platform/postgres'
+import type { Order, OrderStatus } from '../domain/order.ts'
+
+type Db = Pool | PoolClient
+
+interface OrderRow {
+  id: string
+  customer_id: string
+  status: OrderStatus
+  total_minor: string
+  currency: string
+  reason: string | null
+  created_at: Date
+  updated_at: Date
+  lines: Array<{ productId: string; quantity: number; unitPriceMinor: number }>
+}
+
+const SELECT = `SELECT o.id, o.customer_id, o.status, o.total_minor, o.currency, o.reason, o.created_at, o.updated_at,
+  (SELECT json_agg(json_build_object('productId', l.product_id, 'quantity', l.quantity, 'unitPriceMinor', l.unit_price_minor)
+          ORDER BY l.line_no) FROM order_lines l WHERE l.order_id = o.id) AS lines
+  FROM orders o`
+
+export function toOrder(row: OrderRow): Order {
+  return {
+    id: row.id,
+    customerId: row.customer_id,
+    status: row.status,
+    lines: row.lines.map((l) => ({ ...l, unitPriceMinor: Number(l.unitPriceMinor) })),
+    totalMinor: Number(row.total_minor),
+    currency: row.currency,
+    ...(row.reason ? { reason: row.reason } : {}),
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString()
+  }
+}
+
+export interface StoredResponse {
+  requestHash: string
+  status: number
+  body: Order
+}
+
+export async function findIdempotent(
+  db: Db,
+  customerId: string,
+  key: string
+): Promise<StoredResponse | undefined> {
+  const { rows } = await db.query<{ request_hash: string; response_status: number; response_body: Order }>(
+    `SELECT request_hash, response_status, response_body FROM idempotency_keys
+      WHERE customer_id = $1 AND key = $2 AND created_at > now() - interval '24 hours'`,
+    [customerId, key]
+  )
+  const row = rows[0]
+  return row && { requestHash: row.request_hash, status: row.response_status, body: row.response_body }
+}
+
+/** The order, its lines and the idempotency record in one statement (the caller's transaction adds the outbox row). */
+export async function insertOrder(
+  client: PoolClient,
+  order: Order,
+  idempotency: { key: string; requestHash: string }
+): Promise<void> {
+  await client
+    .query(
+      `WITH o AS (
+         INSERT INTO orders (id, customer_id, status, total_minor, currency, created_at, updated_at)
+         VALUES ($1, $2, 'PENDING', $3, $4, $5, $5)),
+       l AS (
+         INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price_minor)
+         SELECT $1, n, p, q, u FROM unnest($6::uuid[], $7::int[], $8::bigint[]) WITH ORDINALITY AS x(p, q, u, n))
+       INSERT INTO idempotency_keys (customer_id, key, request_hash, order_id, response_status, response_body)
+       VALUES ($2, $9, $10, $1, 201, $11)`,
+      [
+        order.id,
+        order.customerId,
+        order.totalMinor,
+        order.currency,
+        order.createdAt,
+        order.lines.map((l) => l.productId),
+        order.lines.map((l) => l.quantity),
+        order.lines.map((l) => l.unitPriceMinor),
+        idempotency.key,
+        idempotency.requestHash,
+        JSON.stringify(order)
+      ]
+    )
+    .catch((err: { code?: string; constraint?: string }) => {
+      if (err.code === '23505' && err.constraint === 'idempotency_keys_pkey') throw new IdempotencyRace()
+      throw err
+    })
+}
+
+/** Another request with the same Idempotency-Key committed first. */
+export class IdempotencyRace extends Error {}
+
+export async function findOrder(db: Db, id: string, customerId?: string): Promise<Order | undefined> {
+  const { rows } = await db.query<OrderRow>(
+    `${SELECT} WHERE o.id = $1 ${customerId === undefined ? '' : 'AND o.customer_id = $2'}`,
+    customerId === undefined ? [id] : [id, customerId]
+  )
+  return rows[0] && toOrder(rows[0])
+}
+
+export async function listOrders(db: Db, customerId: string, limit: number, cursor?: string) {
+  const params: unknown[] = [customerId, limit + 1]
+  let after = ''
+  if (cursor) {
+    const [at, id] = decode(cursor)
+    params.push(at, id)
+    after = 'AND (o.created_at, o.id) < ($3::timestamptz, $4::uuid)'
+  }
+  const { rows } = await db.query<OrderRow>(
+    `${SELECT} WHERE o.customer_id = $1 ${after} ORDER BY o.created_at DESC, o.id DESC LIMIT $2`,
+    params
+  )
+  const items = rows.slice(0, limit).map(toOrder)
+  const last = items.at(-1)
+  return rows.length > limit && last
+    ? { items, nextCursor: Buffer.from(JSON.stringify([last.createdAt, last.id])).toString('base64url') }
+    : { items }
+}
+
+function decode(cursor: string): [string, string] {
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [unknown, unknown]
+    // An ISO time and a UUID, as this service issued them.
+    if (
+      typeof at === 'string' &&
+      !Number.isNaN(Date.parse(at)) &&
+      typeof id === 'string' &&
+      /^[0-9a-f-]{36}$/i.test(id)
+    )
+      return [at, id]
+  } catch {
+    // fall through
+  }
+  throw new AppError(400, 'INVALID_CURSOR', 'the cursor is not valid for this query')
+}
+
+/** Moves an order from one of `from` to `to`; undefined when it was in none of them. */
+export async function transition(
+  client: PoolClient,
+  id: string,
+  from: OrderStatus[],
+  to: OrderStatus,
+  reason?: string
+): Promise<Order | undefined> {
+  const { rowCount } = await client.query(
+    `UPDATE orders SET status = $3, reason = COALESCE($4, reason), updated_at = now() WHERE id = $1 AND status = ANY($2::text[])`,
+    [id, from, to, reason ?? null]
+  )
+  return rowCount ? findOrder(client, id) : undefined
+}
+
+/** Locks up to `limit` PENDING orders older than `olderThanMs` that no other instance is sweeping. */
+export async function claimExpired(
+  client: PoolClient,
+  olderThanMs: number,
+  limit: number
+): Promise<string[]> {
+  const { rows } = await client.query<{ id: string }>(
+    `SELECT id FROM orders WHERE status = 'PENDING' AND created_at < now() - make_interval(secs => $1 / 1000.0)
+      ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+    [olderThanMs, limit]
+  )
+  return rows.map((r) => r.id)
+}

@@ -1,0 +1,119 @@
+import { fileURLToPath } from 'node:url'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { createConsul, createResolver, discovery } from '@platform/discovery'
+import { httpKit, serverOptions } from '@platform/http-kit'
+import { loggerOptions } from '@platform/logging'
+import { createKafkaBus, createOutboxRelay, messagingMigrationsDir } from '@platform/messaging'
+import { createMetrics } from '@platform/metrics'
+import { postgres } from '@platform/postgres'
+import { createUpstream } from '@platform/resilience'
+import type { Config } from './config.ts'
+import { catalogClient } from './adapters/catalog-client.ts'
+import { CONSUMER, expirePending, stockEventsHandler } from './consumers/saga.ts'
+import { orderRoutes } from './routes/orders.ts'
+
+export const SERVICE = 'order'
+export const VERSION = '0.1.0'
+export const migrationsDir = fileURLToPath(new URL('../migrations/', import.meta.url))
+
+export interface AppOptions {
+  /** Consume stock events, relay the outbox and expire stale orders (off for route-only tests). */
+  messaging?: boolean
+}
+
+/** The order service's whole wiring. Never listens: server.ts does. */
+export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  const metrics = createMetrics({ service: SERVICE })
+  const app = Fastify(
+    serverOptions({
+      logger: loggerOptions({
+        service: SERVICE,
+        version: VERSION,
+        level: config.LOG_LEVEL,
+        pretty: config.LOG_PRETTY
+      }),
+      bodyLimit: config.BODY_LIMIT_BYTES
+    })
+  ).withTypeProvider<TypeBoxTypeProvider>()
+
+  await app.register(httpKit, { metrics, drainDelayMs: config.SHUTDOWN_DRAIN_MS })
+  await app.register(postgres, {
+    connectionString: config.DATABASE_URL,
+    name: SERVICE,
+    max: config.DATABASE_POOL_MAX,
+    metrics,
+    migrations: config.MIGRATE_AT_START
+      ? [{ dir: migrationsDir }, { dir: messagingMigrationsDir, table: 'messaging_migrations' }]
+      : []
+  })
+
+  // The catalog is found through Consul when there is one, else at a fixed URL.
+  const consul = config.CONSUL_URL ? createConsul(config.CONSUL_URL) : undefined
+  const resolver = consul
+    ? createResolver({
+        consul,
+        service: 'catalog',
+        onError: (err) => app.log.warn({ err }, 'consul unreachable; using the last known catalog instances')
+      })
+    : undefined
+  const fixed = config.CATALOG_URL ? [config.CATALOG_URL.replace(/\/$/, '')] : []
+  const catalog = createUpstream({
+    name: 'catalog',
+    instances: () => (resolver && resolver.instances().length > 0 ? resolver.instances() : fixed),
+    metrics,
+    timeoutMs: config.CATALOG_TIMEOUT_MS
+  })
+  app.lifecycle.onShutdown('closePools', async () => {
+    resolver?.stop()
+    await catalog.close()
+  })
+  const prefix = config.KAFKA_TOPIC_PREFIX
+
+  if (options.messaging !== false) {
+    const bus = createKafkaBus({
+      brokers: config.KAFKA_BROKERS.split(','),
+      clientId: SERVICE,
+      metrics,
+      log: (level, message, extra) => app.log[level]({ kafka: extra }, message)
+    })
+    const relay = createOutboxRelay({
+      pool: app.pg,
+      bus,
+      metrics,
+      onError: (err) => app.log.error({ err }, 'outbox relay failed')
+    })
+    let stopConsumer: (() => Promise<void>) | undefined
+    let sweep: NodeJS.Timeout | undefined
+    app.addHook('onReady', async () => {
+      await relay.start()
+      const subscription = await bus.subscribe({
+        groupId: `${prefix}${CONSUMER}`,
+        topics: [`${prefix}catalog.events`],
+        handle: stockEventsHandler({ pool: app.pg, topicPrefix: prefix })
+      })
+      stopConsumer = () => subscription.stop()
+      sweep = setInterval(() => {
+        expirePending(app.pg, config.ORDER_TIMEOUT_MS, prefix).catch((err) =>
+          app.log.error({ err }, 'expiry sweep failed')
+        )
+      }, config.EXPIRY_SWEEP_MS)
+    })
+    app.lifecycle.onShutdown('stopConsumers', async () => {
+      clearInterval(sweep)
+      await stopConsumer?.()
+    })
+    app.lifecycle.onShutdown('flush', async () => {
+      await relay.stop()
+      await bus.close()
+    })
+  }
+
+  if (consul) {
+    await app.register(discovery, { consul, name: SERVICE, address: config.ADVERTISE_ADDRESS ?? config.HOST })
+  }
+
+  const { products } = catalogClient(catalog)
+  await app.register(orderRoutes, { products, topicPrefix: prefix })
+  return app
+}

@@ -1,0 +1,149 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import Type from 'typebox'
+import { ErrorBodySchema } from '@platform/contracts'
+import { AppError, NotFoundError } from '@platform/errors'
+import { createEnvelope, enqueue } from '@platform/messaging'
+import { withTransaction } from '@platform/postgres'
+import {
+  findIdempotent,
+  findOrder,
+  IdempotencyRace,
+  insertOrder,
+  listOrders,
+  transition
+} from '../adapters/orders-repository.ts'
+import { assertTransition, OrderSchema, PlaceOrderSchema, type Order } from '../domain/order.ts'
+import { placeOrder } from '../domain/place-order.ts'
+
+export interface OrderRoutesOptions {
+  products: (
+    ids: string[],
+    requestId: string
+  ) => Promise<Array<{ id: string; priceMinor: number; currency: string; active: boolean }>>
+  topicPrefix: string
+}
+
+const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) })
+const Errors = {
+  400: ErrorBodySchema,
+  401: ErrorBodySchema,
+  404: ErrorBodySchema,
+  409: ErrorBodySchema,
+  422: ErrorBodySchema,
+  503: ErrorBodySchema
+}
+
+/** The customer the gateway authenticated; services trust the header it sets. */
+function customerOf(request: FastifyRequest): string {
+  const id = request.headers['x-user-id']
+  if (typeof id !== 'string' || id.length === 0 || id.length > 128)
+    throw new AppError(401, 'UNAUTHENTICATED', 'authentication required')
+  return id
+}
+
+export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (
+  app,
+  { products, topicPrefix }
+) => {
+  const pg = app.pg
+  const event = (type: 'order.placed' | 'order.cancelled', order: Order) => {
+    const data =
+      type === 'order.placed'
+        ? {
+            orderId: order.id,
+            customerId: order.customerId,
+            lines: order.lines,
+            totalMinor: order.totalMinor,
+            currency: order.currency
+          }
+        : { orderId: order.id, customerId: order.customerId }
+    const { envelope, message } = createEnvelope(type, data as never, { source: 'order', subject: order.id })
+    return { id: envelope.id, message: { ...message, topic: `${topicPrefix}${message.topic}` } }
+  }
+
+  app.post(
+    '/orders',
+    {
+      schema: {
+        headers: Type.Object({
+          'idempotency-key': Type.Optional(Type.String({ minLength: 1, maxLength: 200 }))
+        }),
+        body: PlaceOrderSchema,
+        response: { 200: OrderSchema, 201: OrderSchema, ...Errors }
+      }
+    },
+    async (request, reply) => {
+      const customerId = customerOf(request)
+      const key = request.headers['idempotency-key']
+      if (!key)
+        throw new AppError(
+          400,
+          'IDEMPOTENCY_KEY_REQUIRED',
+          'send an Idempotency-Key header with every POST /orders'
+        )
+      const { status, order } = await placeOrder(customerId, key, request.body, {
+        findStored: (customer, k) => findIdempotent(pg, customer, k),
+        products: (ids) => products(ids, request.id),
+        save: (o, idempotency) =>
+          withTransaction(pg, async (client) => {
+            await insertOrder(client, o, idempotency)
+            const placed = event('order.placed', o)
+            await enqueue(client, placed.id, placed.message)
+          }),
+        isRace: (err) => err instanceof IdempotencyRace,
+        now: () => new Date()
+      })
+      return reply.code(status).header('location', `/orders/${order.id}`).send(order)
+    }
+  )
+
+  app.get(
+    '/orders/:id',
+    { schema: { params: IdParams, response: { 200: OrderSchema, ...Errors } } },
+    async (request) => {
+      // Another customer's order is indistinguishable from none.
+      const order = await findOrder(pg, request.params.id, customerOf(request))
+      if (!order) throw new NotFoundError('ORDER_NOT_FOUND', 'no such order')
+      return order
+    }
+  )
+
+  app.get(
+    '/orders',
+    {
+      schema: {
+        querystring: Type.Object(
+          {
+            limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+            cursor: Type.Optional(Type.String({ maxLength: 512 }))
+          },
+          { additionalProperties: false }
+        ),
+        response: {
+          200: Type.Object({ items: Type.Array(OrderSchema), nextCursor: Type.Optional(Type.String()) }),
+          ...Errors
+        }
+      }
+    },
+    async (request) => listOrders(pg, customerOf(request), request.query.limit, request.query.cursor)
+  )
+
+  app.post(
+    '/orders/:id/cancel',
+    { schema: { params: IdParams, response: { 200: OrderSchema, ...Errors } } },
+    async (request) => {
+      const customerId = customerOf(request)
+      return withTransaction(pg, async (client) => {
+        const current = await findOrder(client, request.params.id, customerId)
+        if (!current) throw new NotFoundError('ORDER_NOT_FOUND', 'no such order')
+        assertTransition(current.status, 'CANCELLED')
+        const cancelled = await transition(client, current.id, [current.status], 'CANCELLED')
+        if (!cancelled) throw new AppError(409, 'ILLEGAL_TRANSITION', 'the order changed; read it again') // raced with the saga
+        const message = event('order.cancelled', cancelled)
+        await enqueue(client, message.id, message.message)
+        return cancelled
+      })
+    }
+  )
+}
