@@ -135,11 +135,20 @@ export async function measure(
   url: string,
   serverPid: number,
   s: Settings,
-  pinned: boolean
+  pinned: boolean,
+  script?: { file: string; env: Record<string, string> }
 ): Promise<Measurement> {
   const wrk = (seconds: number) => {
-    const args = ['-t1', `-c${s.connections}`, `-d${seconds}s`, '--latency', url]
-    return pinned ? run('taskset', ['-c', '0', 'wrk', ...args]) : run('wrk', args)
+    const args = [
+      '-t1',
+      `-c${s.connections}`,
+      `-d${seconds}s`,
+      '--latency',
+      ...(script ? ['-s', script.file] : []),
+      url
+    ]
+    const options = { env: { ...process.env, ...script?.env } }
+    return pinned ? run('taskset', ['-c', '0', 'wrk', ...args], options) : run('wrk', args, options)
   }
   await wrk(s.warmupSeconds)
   const before = cpuSeconds(serverPid)

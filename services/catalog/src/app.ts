@@ -78,6 +78,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       const prefix = config.KAFKA_TOPIC_PREFIX
       const subscription = await bus.subscribe({
         groupId: `${prefix}${CONSUMER}`,
+        // Events are keyed by order, so partitions are independent: work on all three at once.
+        partitionsConcurrently: 3,
         topics: [`${prefix}order.events`],
         handle: orderEventsHandler({ pool: app.pg, cache, topicPrefix: prefix })
       })

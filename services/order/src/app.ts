@@ -89,6 +89,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       await relay.start()
       const subscription = await bus.subscribe({
         groupId: `${prefix}${CONSUMER}`,
+        // Events are keyed by order, so partitions are independent: work on all three at once.
+        partitionsConcurrently: 3,
         topics: [`${prefix}catalog.events`],
         handle: stockEventsHandler({ pool: app.pg, topicPrefix: prefix })
       })

@@ -1,0 +1,214 @@
+// Order placement: POST /orders through the real order service (the kit, validation, idempotency,
+// a catalog batch lookup over HTTP, one durable transaction with the outbox) next to a baseline that
+// commits the same transaction straight with pg. Then a paced run at half the measured maximum for
+// the time from 201 to CONFIRMED (the saga through Kafka and the catalog), read from the orders'
+// own timestamps. Goals (issue 5): placement ≥ 40 % of the baseline; 201 → CONFIRMED p99 < 250 ms.
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import pg from 'pg'
+import { request as send } from 'undici'
+import { scratchSchema, scratchTopics, stack } from '@platform/testing'
+import {
+  measure,
+  median,
+  settings,
+  startServer,
+  startService,
+  writeResults,
+  type Measurement
+} from './lib.ts'
+
+const run = promisify(execFile)
+const s = settings()
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
+const catalogDir = here('../services/catalog/')
+const orderDir = here('../services/order/')
+const lua = here('wrk/post-order.lua')
+const node = (cwd: string, file: string, env: Record<string, string>) =>
+  run(process.execPath, ['--conditions=development', file], { cwd, env: { ...process.env, ...env } })
+
+const prefix = `bench${Date.now()}.`
+const topics = await scratchTopics(
+  ['order.events', 'order.events.dlq', 'catalog.events', 'catalog.events.dlq'].map((n) => `${prefix}${n}`)
+)
+const catalogDb = await scratchSchema('catalog')
+const ordersDb = await scratchSchema('orders')
+const baselineDb = await scratchSchema('orders')
+const common = {
+  KAFKA_BROKERS: stack.kafka.brokers.join(','),
+  KAFKA_TOPIC_PREFIX: prefix,
+  LOG_LEVEL: 'warn',
+  OTEL_EXPORTER_OTLP_ENDPOINT: ''
+}
+try {
+  await node(catalogDir, 'src/migrate.ts', { DATABASE_URL: catalogDb.url })
+  await node(catalogDir, 'src/seed.ts', { DATABASE_URL: catalogDb.url })
+  await node(orderDir, 'src/migrate.ts', { DATABASE_URL: ordersDb.url })
+  await node(orderDir, 'src/migrate.ts', { DATABASE_URL: baselineDb.url })
+  const db = new pg.Client({ connectionString: catalogDb.url })
+  await db.connect()
+  const { rows } = await db.query<{ id: string }>(
+    `UPDATE products SET stock = 100000000, active = true WHERE id IN (SELECT id FROM products ORDER BY sku LIMIT 50) RETURNING id`
+  )
+  await db.end()
+  const script = { file: lua, env: { PRODUCT_IDS: rows.map((r) => r.id).join(',') } }
+
+  const catalog = await startService(
+    catalogDir,
+    ['src/server.ts'],
+    { ...common, DATABASE_URL: catalogDb.url, REDIS_URL: `redis://${stack.redis.host}:${stack.redis.port}` },
+    false
+  )
+  const results: Record<string, unknown> = {}
+  try {
+    for (const mode of s.modes) {
+      const pinned = mode === 'pinned'
+      const rounds: Array<{ baseline: Measurement; order: Measurement }> = []
+      for (let round = 1; round <= s.rounds; round++) {
+        const baseline = await startServer([here('servers/order-baseline.ts'), baselineDb.url], pinned)
+        const b = await measure(`${baseline.url}/orders`, baseline.pid, s, pinned, script).finally(
+          baseline.stop
+        )
+        const order = await startService(
+          orderDir,
+          ['src/server.ts'],
+          { ...common, DATABASE_URL: ordersDb.url, CATALOG_URL: catalog.url },
+          pinned
+        )
+        const o = await measure(`${order.url}/orders`, order.pid, s, pinned, script).finally(order.stop)
+        for (const [name, m] of [
+          ['baseline', b],
+          ['order', o]
+        ] as const) {
+          console.log(
+            `${mode} round ${round} ${name.padEnd(8)} ${m.rps.toFixed(0).padStart(6)} req/s  p99 ${m.p99Ms.toFixed(1)} ms  ${m.cpuUsPerRequest.toFixed(0)} µs CPU/req  non-2xx ${m.errors}`
+          )
+        }
+        rounds.push({ baseline: b, order: o })
+      }
+      results[mode] = {
+        rounds,
+        median: {
+          baseline_rps: median(rounds.map((r) => r.baseline.rps)),
+          order_rps: median(rounds.map((r) => r.order.rps)),
+          order_over_baseline: median(rounds.map((r) => r.order.rps / r.baseline.rps)),
+          order_p99_ms: median(rounds.map((r) => r.order.p99Ms)),
+          baseline_p99_ms: median(rounds.map((r) => r.baseline.p99Ms))
+        }
+      }
+    }
+
+    // Paced: half of the unpinned (or only) maximum, for the measured duration.
+    const max = (Object.values(results)[0] as { median: { order_rps: number } }).median.order_rps
+    const rate = Math.max(10, Math.floor(max / 2))
+    const order = await startService(
+      orderDir,
+      ['src/server.ts'],
+      { ...common, DATABASE_URL: ordersDb.url, CATALOG_URL: catalog.url },
+      false
+    )
+    // The saturating runs left a backlog in the saga: let it drain before timing a calm one.
+    const watch = new pg.Client({ connectionString: ordersDb.url })
+    await watch.connect()
+    const drainStart = Date.now()
+    while (
+      (await watch.query<{ n: number }>(`SELECT count(*)::int AS n FROM orders WHERE status = 'PENDING'`))
+        .rows[0]!.n > 0
+    ) {
+      if (Date.now() - drainStart > 120_000) throw new Error('the saga backlog did not drain within 120 s')
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+    const drainedInMs = Date.now() - drainStart
+    await watch.end()
+    const started = new Date()
+    const latencies: number[] = []
+    let failures = 0
+    try {
+      const total = rate * s.durationSeconds
+      const t0 = performance.now()
+      const inflight: Array<Promise<void>> = []
+      for (let i = 0; i < total; i++) {
+        const due = t0 + (i * 1000) / rate
+        const wait = due - performance.now()
+        if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait))
+        const sent = performance.now()
+        inflight.push(
+          send(`${order.url}/orders`, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              'x-user-id': 'bench',
+              'idempotency-key': `paced-${Date.now()}-${i}`
+            },
+            body: JSON.stringify({ lines: [{ productId: rows[i % rows.length]!.id, quantity: 1 }] })
+          }).then(
+            async (res) => {
+              await res.body.dump()
+              if (res.statusCode === 201) latencies.push(performance.now() - sent)
+              else failures++
+            },
+            () => void failures++
+          )
+        )
+      }
+      await Promise.all(inflight)
+      await new Promise((resolve) => setTimeout(resolve, 3000)) // the last confirmations
+    } finally {
+      await order.stop()
+    }
+    const odb = new pg.Client({ connectionString: ordersDb.url })
+    await odb.connect()
+    const { rows: confirmed } = await odb.query<{ ms: number }>(
+      `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders WHERE status = 'CONFIRMED' AND created_at >= $1 ORDER BY 1`,
+      [started]
+    )
+    const { rows: pending } = await odb.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM orders WHERE status = 'PENDING' AND created_at >= $1`,
+      [started]
+    )
+    await odb.end()
+    const pct = (xs: number[], p: number) =>
+      xs.length ? xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]! : NaN
+    latencies.sort((a, b) => a - b)
+    const toConfirmed = confirmed.map((r) => Number(r.ms))
+    results.paced = {
+      backlog_drained_in_ms: drainedInMs,
+      rate,
+      sent: rate * s.durationSeconds,
+      failures,
+      post_p50_ms: pct(latencies, 50),
+      post_p99_ms: pct(latencies, 99),
+      confirmed: toConfirmed.length,
+      still_pending: pending[0]!.n,
+      to_confirmed_p50_ms: pct(toConfirmed, 50),
+      to_confirmed_p99_ms: pct(toConfirmed, 99)
+    }
+  } finally {
+    await catalog.stop()
+  }
+
+  console.log(
+    `\norder placement — medians of ${s.rounds} rounds, wrk -t1 -c${s.connections} ${s.durationSeconds}s\n`
+  )
+  console.log(
+    '| mode | baseline req/s | POST /orders req/s | order/baseline (goal ≥ 40 %) | p99 ms baseline / order |'
+  )
+  console.log('|---|--:|--:|--:|--:|')
+  for (const mode of s.modes) {
+    const m = (results[mode] as { median: Record<string, number> }).median
+    console.log(
+      `| ${mode} | ${m.baseline_rps!.toFixed(0)} | ${m.order_rps!.toFixed(0)} | ${(m.order_over_baseline! * 100).toFixed(0)} % | ${m.baseline_p99_ms!.toFixed(1)} / ${m.order_p99_ms!.toFixed(1)} |`
+    )
+  }
+  const p = results.paced as Record<string, number>
+  console.log(
+    `\npaced at ${p.rate} req/s for ${s.durationSeconds} s: POST p50/p99 ${p.post_p50_ms!.toFixed(1)}/${p.post_p99_ms!.toFixed(1)} ms; ` +
+      `201 → CONFIRMED p50/p99 ${p.to_confirmed_p50_ms!.toFixed(0)}/${p.to_confirmed_p99_ms!.toFixed(0)} ms (goal p99 < 250 ms); ` +
+      `${p.confirmed} confirmed, ${p.still_pending} still pending, ${p.failures} failed`
+  )
+  console.log(`\nwritten to ${writeResults('order', { settings: s, node: process.version, results })}`)
+} finally {
+  await topics.drop()
+  await Promise.all([catalogDb.drop(), ordersDb.drop(), baselineDb.drop()])
+}
