@@ -16,3 +16,4 @@ export {
   type OutboxRelayOptions
 } from './outbox.ts'
 export { handleOnce } from './inbox.ts'
+export { messaging, type MessagingPluginOptions } from './plugin.ts'

@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { createConsul, discovery } from '@platform/discovery'
 import { httpKit, serverOptions } from '@platform/http-kit'
 import { loggerOptions } from '@platform/logging'
-import { createKafkaBus, createOutboxRelay, messagingMigrationsDir } from '@platform/messaging'
+import { messaging, messagingMigrationsDir } from '@platform/messaging'
 import { createMetrics } from '@platform/metrics'
 import { postgres } from '@platform/postgres'
 import { createCache, noCache, redis } from '@platform/redis'
@@ -60,35 +60,20 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     : noCache<Product>()
 
   if (options.messaging !== false) {
-    const bus = createKafkaBus({
+    const prefix = config.KAFKA_TOPIC_PREFIX
+    await app.register(messaging, {
       brokers: config.KAFKA_BROKERS.split(','),
       clientId: SERVICE,
       metrics,
-      log: (level, message, extra) => app.log[level]({ kafka: extra }, message)
-    })
-    const relay = createOutboxRelay({
-      pool: app.pg,
-      bus,
-      metrics,
-      onError: (err) => app.log.error({ err }, 'outbox relay failed')
-    })
-    let stopConsumer: (() => Promise<void>) | undefined
-    app.addHook('onReady', async () => {
-      await relay.start()
-      const prefix = config.KAFKA_TOPIC_PREFIX
-      const subscription = await bus.subscribe({
-        groupId: `${prefix}${CONSUMER}`,
-        // Events are keyed by order, so partitions are independent: work on all three at once.
-        partitionsConcurrently: 3,
-        topics: [`${prefix}order.events`],
-        handle: orderEventsHandler({ pool: app.pg, cache, topicPrefix: prefix })
-      })
-      stopConsumer = () => subscription.stop()
-    })
-    app.lifecycle.onShutdown('stopConsumers', async () => stopConsumer?.())
-    app.lifecycle.onShutdown('flush', async () => {
-      await relay.stop()
-      await bus.close()
+      subscriptions: [
+        {
+          groupId: `${prefix}${CONSUMER}`,
+          topics: [`${prefix}order.events`],
+          // Events are keyed by order, so partitions are independent: work on all three at once.
+          partitionsConcurrently: 3,
+          handle: orderEventsHandler({ pool: app.pg, cache, topicPrefix: prefix })
+        }
+      ]
     })
   }
 

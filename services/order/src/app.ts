@@ -4,7 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { createConsul, createResolver, discovery } from '@platform/discovery'
 import { httpKit, serverOptions } from '@platform/http-kit'
 import { loggerOptions } from '@platform/logging'
-import { createKafkaBus, createOutboxRelay, messagingMigrationsDir } from '@platform/messaging'
+import { messaging, messagingMigrationsDir } from '@platform/messaging'
 import { createMetrics } from '@platform/metrics'
 import { postgres } from '@platform/postgres'
 import { createUpstream } from '@platform/resilience'
@@ -71,44 +71,29 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   const prefix = config.KAFKA_TOPIC_PREFIX
 
   if (options.messaging !== false) {
-    const bus = createKafkaBus({
+    await app.register(messaging, {
       brokers: config.KAFKA_BROKERS.split(','),
       clientId: SERVICE,
       metrics,
-      log: (level, message, extra) => app.log[level]({ kafka: extra }, message)
+      subscriptions: [
+        {
+          groupId: `${prefix}${CONSUMER}`,
+          topics: [`${prefix}catalog.events`],
+          // Events are keyed by order, so partitions are independent: work on all three at once.
+          partitionsConcurrently: 3,
+          handle: stockEventsHandler({ pool: app.pg, topicPrefix: prefix })
+        }
+      ]
     })
-    const relay = createOutboxRelay({
-      pool: app.pg,
-      bus,
-      metrics,
-      onError: (err) => app.log.error({ err }, 'outbox relay failed')
-    })
-    let stopConsumer: (() => Promise<void>) | undefined
     let sweep: NodeJS.Timeout | undefined
     app.addHook('onReady', async () => {
-      await relay.start()
-      const subscription = await bus.subscribe({
-        groupId: `${prefix}${CONSUMER}`,
-        // Events are keyed by order, so partitions are independent: work on all three at once.
-        partitionsConcurrently: 3,
-        topics: [`${prefix}catalog.events`],
-        handle: stockEventsHandler({ pool: app.pg, topicPrefix: prefix })
-      })
-      stopConsumer = () => subscription.stop()
       sweep = setInterval(() => {
         expirePending(app.pg, config.ORDER_TIMEOUT_MS, prefix).catch((err) =>
           app.log.error({ err }, 'expiry sweep failed')
         )
       }, config.EXPIRY_SWEEP_MS)
     })
-    app.lifecycle.onShutdown('stopConsumers', async () => {
-      clearInterval(sweep)
-      await stopConsumer?.()
-    })
-    app.lifecycle.onShutdown('flush', async () => {
-      await relay.stop()
-      await bus.close()
-    })
+    app.lifecycle.onShutdown('stopConsumers', () => clearInterval(sweep))
   }
 
   if (consul) {

@@ -1,0 +1,63 @@
+import type { FastifyInstance } from 'fastify'
+import fp from 'fastify-plugin'
+import '@platform/http-kit'
+import '@platform/postgres'
+import type { Metrics } from '@platform/metrics'
+import type { MessageBus, SubscribeOptions } from './bus.ts'
+import { createKafkaBus } from './kafka-bus.ts'
+import { createOutboxRelay } from './outbox.ts'
+
+export interface MessagingPluginOptions {
+  brokers: string[]
+  clientId: string
+  metrics: Metrics
+  /** Consumers started once the app is ready. */
+  subscriptions: SubscribeOptions[]
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    bus: MessageBus
+  }
+}
+
+async function plugin(app: FastifyInstance, options: MessagingPluginOptions): Promise<void> {
+  const bus = createKafkaBus({
+    brokers: options.brokers,
+    clientId: options.clientId,
+    metrics: options.metrics,
+    log: (level, message, extra) => app.log[level]({ kafka: extra }, message)
+  })
+  const relay = createOutboxRelay({
+    pool: app.pg,
+    bus,
+    metrics: options.metrics,
+    onError: (err) => app.log.error({ err }, 'outbox relay failed')
+  })
+  const running: Array<() => Promise<void>> = []
+  app.decorate('bus', bus)
+  app.addHook('onReady', async () => {
+    await relay.start()
+    for (const subscription of options.subscriptions) {
+      const { stop } = await bus.subscribe(subscription)
+      running.push(stop)
+    }
+  })
+  app.lifecycle.onShutdown('stopConsumers', async () => {
+    await Promise.all(running.map((stop) => stop()))
+  })
+  app.lifecycle.onShutdown('flush', async () => {
+    await relay.stop() // publishes nothing more; what is committed stays in the outbox for the next start
+    await bus.close()
+  })
+}
+
+/**
+ * A service's messaging, tied to its life (after `@platform/http-kit` and `@platform/postgres`):
+ * the outbox relay and the consumers start when the app is ready; at shutdown consumers stop
+ * first (committing finished offsets), then the relay and the producer.
+ */
+export const messaging = fp(plugin, {
+  name: '@platform/messaging',
+  dependencies: ['@platform/http-kit', '@platform/postgres']
+})
