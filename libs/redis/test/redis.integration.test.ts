@@ -28,7 +28,10 @@ test('cache-aside: a miss loads and stores with the TTL, the next read is a hit'
   }
 
   assert.deepEqual(await cache.get('1', load), { sku: 'A-1' })
-  await new Promise((resolve) => setTimeout(resolve, 20)) // the store is not awaited by get()
+  // get() does not wait for the store: wait until Redis has it.
+  await eventually(2000, 'value stored', async () =>
+    (await client.exists(`${name}:1`)) === 1 ? true : undefined
+  )
   assert.deepEqual(await cache.get('1', load), { sku: 'A-1' })
 
   assert.equal(loads, 1)
@@ -75,17 +78,17 @@ test('invalidation is seen by another instance, and a load begun before it is no
   let version = 'v1'
 
   await cacheA.get('p', async () => version)
-  await new Promise((resolve) => setTimeout(resolve, 20))
+  await eventually(2000, 'p stored', async () => ((await a.exists(`${name}:p`)) === 1 ? true : undefined))
   assert.equal(await cacheB.get('p', async () => 'unused'), 'v1')
 
-  let release: () => void = () => {}
+  let release: (() => void) | undefined
   const slowLoad = cacheB.get('q', () => new Promise<string>((resolve) => (release = () => resolve('stale'))))
-  await new Promise((resolve) => setTimeout(resolve, 20))
+  await eventually(2000, 'the slow load started', async () => (release ? true : undefined))
   version = 'v2'
   assert.equal(await cacheB.invalidate('p', 'q'), true)
-  release()
+  release!()
   assert.equal(await slowLoad, 'stale')
-  await new Promise((resolve) => setTimeout(resolve, 20))
+  await new Promise((resolve) => setTimeout(resolve, 200)) // room for a store that must not happen
 
   assert.equal(await cacheA.get('p', async () => version), 'v2')
   assert.equal(await a.get(`${name}:q`), null)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { readSample } from '@platform/metrics'
-import { privateRedis } from '@platform/testing'
+import { eventually, privateRedis } from '@platform/testing'
 import { admin, catalogs, create } from './helpers.ts'
 
 async function cacheCount(
@@ -23,7 +23,10 @@ test('two instances share the cache: miss, hit, and an invalidation by the other
   const product = await create(a!)
 
   await a!.inject({ url: `/products/${product.id}` })
-  await new Promise((resolve) => setTimeout(resolve, 20)) // the cache write is not awaited by the read
+  // The read does not wait for the cache write: wait until Redis has it.
+  await eventually(2000, 'product cached', async () =>
+    (await a!.redis.exists(`product:${product.id}`)) === 1 ? true : undefined
+  )
   const cached = await b!.inject({ url: `/products/${product.id}` })
   assert.equal(cached.json().stock, 10)
   assert.equal(await cacheCount(a!, 'miss'), 1)
