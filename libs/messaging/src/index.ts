@@ -12,6 +12,7 @@ export {
   enqueue,
   messagingMigrationsDir,
   OUTBOX_CHANNEL,
+  outboxInsert,
   type OutboxRelay,
   type OutboxRelayOptions
 } from './outbox.ts'

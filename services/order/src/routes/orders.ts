@@ -85,12 +85,7 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
       const { status, order } = await placeOrder(customerId, key, request.body, {
         findStored: (customer, k) => findIdempotent(pg, customer, k),
         products: (ids) => products(ids, request.id),
-        save: (o, idempotency) =>
-          withTransaction(pg, async (client) => {
-            await insertOrder(client, o, idempotency)
-            const placed = event('order.placed', o)
-            await enqueue(client, placed.id, placed.message)
-          }),
+        save: (o, idempotency) => insertOrder(pg, o, idempotency, event('order.placed', o)),
         isRace: (err) => err instanceof IdempotencyRace,
         now: () => new Date()
       })
