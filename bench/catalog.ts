@@ -2,9 +2,7 @@
 // to a plain Fastify hello world (H) in the same rounds. Goal (issue 4): cached ≥ 50 % of H.
 // The catalog runs with its real dependencies (a scratch schema seeded with 1,200 products, Redis,
 // Kafka); only the Node process is pinned, and its CPU per request excludes Postgres and Redis.
-import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { scratchSchema, stack } from '@platform/testing'
 import {
   measure,
@@ -12,11 +10,11 @@ import {
   settings,
   startServer,
   startService,
+  runServiceCommand,
   writeResults,
   type Measurement
 } from './lib.ts'
 
-const run = promisify(execFile)
 const s = settings()
 const catalogDir = fileURLToPath(new URL('../services/catalog/', import.meta.url))
 const hello = fileURLToPath(new URL('servers/hello.ts', import.meta.url))
@@ -31,10 +29,7 @@ const env = {
 }
 try {
   for (const command of ['src/migrate.ts', 'src/seed.ts']) {
-    await run(process.execPath, ['--conditions=development', command], {
-      cwd: catalogDir,
-      env: { ...process.env, ...env }
-    })
+    await runServiceCommand(catalogDir, command, env)
   }
   const pg = await import('pg')
   const db = new pg.default.Client({ connectionString: schema.url })

@@ -3,6 +3,7 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { promisify } from 'node:util'
+import { freePort } from '@platform/testing'
 
 const run = promisify(execFile)
 export const root = new URL('../', import.meta.url)
@@ -61,15 +62,6 @@ export async function startServer(
   }
 }
 
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net')
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
-
 /** Starts a platform service (`node args…` in `cwd`, pinned in pinned mode) on a free port and waits for /health/ready. */
 export async function startService(
   cwd: string,
@@ -107,6 +99,11 @@ export async function startService(
       await exited
     }
   }
+}
+
+/** Runs one of a service's commands (`src/migrate.ts`, `src/seed.ts`) from its folder, to completion. */
+export function runServiceCommand(cwd: string, file: string, env: Record<string, string>) {
+  return run(process.execPath, ['--conditions=development', file], { cwd, env: { ...process.env, ...env } })
 }
 
 /** User + system CPU seconds a process has used so far (/proc/<pid>/stat). */

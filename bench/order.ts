@@ -3,9 +3,7 @@
 // commits the same transaction straight with pg. Then a paced run at half the measured maximum for
 // the time from 201 to CONFIRMED (the saga through Kafka and the catalog), read from the orders'
 // own timestamps. Goals (issue 5): placement ≥ 40 % of the baseline; 201 → CONFIRMED p99 < 250 ms.
-import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import pg from 'pg'
 import { request as send } from 'undici'
 import { scratchSchema, scratchTopics, stack } from '@platform/testing'
@@ -15,18 +13,17 @@ import {
   settings,
   startServer,
   startService,
+  runServiceCommand,
   writeResults,
   type Measurement
 } from './lib.ts'
 
-const run = promisify(execFile)
 const s = settings()
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
 const catalogDir = here('../services/catalog/')
 const orderDir = here('../services/order/')
 const lua = here('wrk/post-order.lua')
-const node = (cwd: string, file: string, env: Record<string, string>) =>
-  run(process.execPath, ['--conditions=development', file], { cwd, env: { ...process.env, ...env } })
+const node = runServiceCommand
 
 const prefix = `bench${Date.now()}.`
 const topics = await scratchTopics(

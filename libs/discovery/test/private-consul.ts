@@ -1,14 +1,5 @@
 import { spawn } from 'node:child_process'
-import { createServer } from 'node:net'
-import { eventually, tools } from '@platform/testing'
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
+import { eventually, freePort, tools } from '@platform/testing'
 
 /**
  * A Consul dev agent of this test's own (the real binary the stack built), for tests that must

@@ -15,11 +15,10 @@ export const OUTBOX_CHANNEL = 'outbox'
  * relay (NOTIFY is delivered at commit).
  */
 export async function enqueue(client: PoolClient, id: string, message: OutgoingMessage): Promise<void> {
+  const insert = outboxInsert(1, id, message)
   await client.query(
-    `WITH row AS (
-       INSERT INTO outbox (id, topic, key, value, headers) VALUES ($1, $2, $3, $4, $5) RETURNING 1)
-     SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM row`,
-    [id, message.topic, message.key, message.value, message.headers]
+    `WITH row AS (${insert.sql} RETURNING 1) SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM row`,
+    insert.params
   )
 }
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { fileURLToPath } from 'node:url'
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import Fastify from 'fastify'
 import { httpKit, serverOptions } from '@platform/http-kit'
 import { createMetrics, readSample } from '@platform/metrics'
@@ -14,15 +14,21 @@ import {
 } from '../src/index.ts'
 import { scratchSchema } from '@platform/testing'
 
-const fixtures = (name: string) => fileURLToPath(new URL(`./fixtures/${name}/`, import.meta.url))
-
-test('migrations apply in order once, and a second run applies nothing', async (t) => {
+/** A pool on a scratch schema of the real server, ended and dropped after the test. */
+async function scratchPool(t: TestContext) {
   const { url, drop } = await scratchSchema()
   const pool = createPool({ connectionString: url })
   t.after(async () => {
     await pool.end()
     await drop()
   })
+  return { pool, url }
+}
+
+const fixtures = (name: string) => fileURLToPath(new URL(`./fixtures/${name}/`, import.meta.url))
+
+test('migrations apply in order once, and a second run applies nothing', async (t) => {
+  const { pool } = await scratchPool(t)
 
   const first = await migrate(pool, { dir: fixtures('migrations') })
   const second = await migrate(pool, { dir: fixtures('migrations') })
@@ -54,12 +60,7 @@ test('instances migrating at the same time apply each migration once', async (t)
 })
 
 test('a failing migration rolls back entirely and names the file; earlier ones stay', async (t) => {
-  const { url, drop } = await scratchSchema()
-  const pool = createPool({ connectionString: url })
-  t.after(async () => {
-    await pool.end()
-    await drop()
-  })
+  const { pool } = await scratchPool(t)
 
   await assert.rejects(migrate(pool, { dir: fixtures('broken') }), (err: Error) => {
     assert.ok(err instanceof MigrationError)
@@ -73,12 +74,7 @@ test('a failing migration rolls back entirely and names the file; earlier ones s
 })
 
 test('an applied migration whose file changed is refused', async (t) => {
-  const { url, drop } = await scratchSchema()
-  const pool = createPool({ connectionString: url })
-  t.after(async () => {
-    await pool.end()
-    await drop()
-  })
+  const { pool } = await scratchPool(t)
   await migrate(pool, { dir: fixtures('migrations') })
   await pool.query(`UPDATE schema_migrations SET checksum = 'edited' WHERE version = '0001'`)
 
@@ -89,12 +85,7 @@ test('an applied migration whose file changed is refused', async (t) => {
 })
 
 test('withTransaction commits on success and rolls back when the work throws', async (t) => {
-  const { url, drop } = await scratchSchema()
-  const pool = createPool({ connectionString: url })
-  t.after(async () => {
-    await pool.end()
-    await drop()
-  })
+  const { pool } = await scratchPool(t)
   await migrate(pool, { dir: fixtures('migrations') })
 
   await withTransaction(pool, async (c) => {

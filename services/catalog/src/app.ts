@@ -16,6 +16,11 @@ import { productRoutes } from './routes/products.ts'
 export const SERVICE = 'catalog'
 export const VERSION = '0.1.0'
 export const migrationsDir = fileURLToPath(new URL('../migrations/', import.meta.url))
+/** What `npm run migrate` and MIGRATE_AT_START apply: the service's own tables, then the outbox and inbox. */
+export const migrationSets = [
+  { dir: migrationsDir },
+  { dir: messagingMigrationsDir, table: 'messaging_migrations' }
+]
 
 export interface AppOptions {
   /** Consume order events and relay the outbox (off for tests that only exercise routes). */
@@ -43,9 +48,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     name: SERVICE,
     max: config.DATABASE_POOL_MAX,
     metrics,
-    migrations: config.MIGRATE_AT_START
-      ? [{ dir: migrationsDir }, { dir: messagingMigrationsDir, table: 'messaging_migrations' }]
-      : []
+    migrations: config.MIGRATE_AT_START ? migrationSets : []
   })
   // A cache: the catalog answers from Postgres while Redis is away, so Redis doesn't gate readiness.
   await app.register(redis, { url: config.REDIS_URL, name: 'cache', required: false })

@@ -1,19 +1,10 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { createConsul, createResolver } from '@platform/discovery'
-import { eventually, scratchSchema, stack } from '@platform/testing'
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
+import { eventually, freePort, scratchSchema, stack } from '@platform/testing'
 
 test('the service process: migrates, becomes ready, registers in Consul; SIGTERM deregisters and exits 0', async (t) => {
   const schema = await scratchSchema()

@@ -16,6 +16,11 @@ import { orderRoutes } from './routes/orders.ts'
 export const SERVICE = 'order'
 export const VERSION = '0.1.0'
 export const migrationsDir = fileURLToPath(new URL('../migrations/', import.meta.url))
+/** What `npm run migrate` and MIGRATE_AT_START apply: the service's own tables, then the outbox and inbox. */
+export const migrationSets = [
+  { dir: migrationsDir },
+  { dir: messagingMigrationsDir, table: 'messaging_migrations' }
+]
 
 export interface AppOptions {
   /** Consume stock events, relay the outbox and expire stale orders (off for route-only tests). */
@@ -43,9 +48,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     name: SERVICE,
     max: config.DATABASE_POOL_MAX,
     metrics,
-    migrations: config.MIGRATE_AT_START
-      ? [{ dir: migrationsDir }, { dir: messagingMigrationsDir, table: 'messaging_migrations' }]
-      : []
+    migrations: config.MIGRATE_AT_START ? migrationSets : []
   })
 
   // The catalog is found through Consul when there is one, else at a fixed URL.

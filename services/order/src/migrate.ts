@@ -2,9 +2,8 @@
 import Type from 'typebox'
 import { readConfig } from '@platform/config'
 import { orExit } from './startup.ts'
-import { messagingMigrationsDir } from '@platform/messaging'
 import { createPool, migrate } from '@platform/postgres'
-import { migrationsDir } from './app.ts'
+import { migrationSets } from './app.ts'
 
 const config = await orExit('configuration', () =>
   readConfig(Type.Object({ DATABASE_URL: Type.String({ minLength: 1 }) }), process.env)
@@ -12,10 +11,7 @@ const config = await orExit('configuration', () =>
 const pool = createPool({ connectionString: config.DATABASE_URL, name: 'order-migrate' })
 await orExit('migrate', async () => {
   try {
-    for (const set of [
-      { dir: migrationsDir },
-      { dir: messagingMigrationsDir, table: 'messaging_migrations' }
-    ]) {
+    for (const set of migrationSets) {
       const { applied, current } = await migrate(pool, { ...set, log: (m) => console.log(m) })
       console.log(`${set.table ?? 'schema_migrations'}: ${applied.length} applied, at ${current ?? 'none'}`)
     }

@@ -1,25 +1,16 @@
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { createServer } from 'node:net'
 import type { TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
-import { eventually, scratchSchema, scratchTopics, stack } from '@platform/testing'
+import { eventually, freePort, scratchSchema, scratchTopics, stack } from '@platform/testing'
 import { buildApp, type AppOptions } from '../src/app.ts'
 import { readConfig } from '../src/config.ts'
 
 export const alice = { 'x-user-id': 'alice' }
 export const bob = { 'x-user-id': 'bob' }
 const admin = { 'x-user-id': 'admin', 'x-user-roles': 'admin' }
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 export interface Scope {
   prefix: string

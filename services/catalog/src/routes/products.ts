@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import { AppError, NotFoundError } from '@platform/errors'
 import { ErrorBodySchema } from '@platform/contracts'
 import type { Cache } from '@platform/redis'
-import { ProductInputSchema, ProductPatchSchema, ProductSchema, type Product } from '../domain/product.ts'
+import {
+  ProductInputSchema,
+  ProductPatchSchema,
+  ProductSchema,
+  type Product,
+  type ProductPatch
+} from '../domain/product.ts'
 import {
   deleteProduct,
   findProduct,
@@ -133,6 +139,16 @@ export const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = as
     }
   )
 
+  // PUT replaces every field, PATCH some: the same versioned write once the body is validated.
+  const update = async (request: FastifyRequest, id: string, changes: ProductPatch, reply: FastifyReply) => {
+    requireAdmin(request)
+    const version = expectedVersion(request.headers['if-match'])
+    const product = outcome(await updateProduct(pg, id, version, changes))
+    await cache.invalidate(product.id)
+    reply.header('etag', etag(product))
+    return product
+  }
+
   app.put(
     '/products/:id',
     {
@@ -143,14 +159,7 @@ export const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = as
         response: { 200: ProductSchema, ...WriteErrors }
       }
     },
-    async (request, reply) => {
-      requireAdmin(request)
-      const version = expectedVersion(request.headers['if-match'])
-      const product = outcome(await updateProduct(pg, request.params.id, version, request.body))
-      await cache.invalidate(product.id)
-      reply.header('etag', etag(product))
-      return product
-    }
+    (request, reply) => update(request, request.params.id, request.body, reply)
   )
 
   app.patch(
@@ -163,14 +172,7 @@ export const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = as
         response: { 200: ProductSchema, ...WriteErrors }
       }
     },
-    async (request, reply) => {
-      requireAdmin(request)
-      const version = expectedVersion(request.headers['if-match'])
-      const product = outcome(await updateProduct(pg, request.params.id, version, request.body))
-      await cache.invalidate(product.id)
-      reply.header('etag', etag(product))
-      return product
-    }
+    (request, reply) => update(request, request.params.id, request.body, reply)
   )
 
   app.delete(
