@@ -7,3 +7,4 @@ export {
   type Lifecycle
 } from './http-kit.ts'
 export { errorBody, type ErrorBody } from './error-handler.ts'
+export { callerOf, requireRole, USER_HEADER, ROLES_HEADER, type Caller } from './caller.ts'

@@ -13,6 +13,8 @@ export interface MessagingPluginOptions {
   metrics: Metrics
   /** Consumers started once the app is ready. */
   subscriptions: SubscribeOptions[]
+  /** Relay the outbox (default true); a service that never publishes events turns it off. */
+  outbox?: boolean
 }
 
 declare module 'fastify' {
@@ -28,16 +30,19 @@ async function plugin(app: FastifyInstance, options: MessagingPluginOptions): Pr
     metrics: options.metrics,
     log: (level, message, extra) => app.log[level]({ kafka: extra }, message)
   })
-  const relay = createOutboxRelay({
-    pool: app.pg,
-    bus,
-    metrics: options.metrics,
-    onError: (err) => app.log.error({ err }, 'outbox relay failed')
-  })
+  const relay =
+    options.outbox === false
+      ? undefined
+      : createOutboxRelay({
+          pool: app.pg,
+          bus,
+          metrics: options.metrics,
+          onError: (err) => app.log.error({ err }, 'outbox relay failed')
+        })
   const running: Array<() => Promise<void>> = []
   app.decorate('bus', bus)
   app.addHook('onReady', async () => {
-    await relay.start()
+    await relay?.start()
     for (const subscription of options.subscriptions) {
       const { stop } = await bus.subscribe(subscription)
       running.push(stop)
@@ -47,7 +52,7 @@ async function plugin(app: FastifyInstance, options: MessagingPluginOptions): Pr
     await Promise.all(running.map((stop) => stop()))
   })
   app.lifecycle.onShutdown('flush', async () => {
-    await relay.stop() // publishes nothing more; what is committed stays in the outbox for the next start
+    await relay?.stop() // publishes nothing more; what is committed stays in the outbox for the next start
     await bus.close()
   })
 }

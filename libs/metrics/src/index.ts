@@ -2,6 +2,7 @@ export {
   breakerMetrics,
   cacheMetrics,
   consumerMetrics,
+  deliveryMetrics,
   createMetrics,
   httpMetrics,
   outboxMetrics,

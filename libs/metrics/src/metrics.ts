@@ -141,6 +141,37 @@ export function outboxMetrics(registry: Registry) {
   }
 }
 
+/**
+ * Outbound deliveries (email, webhooks…) per channel: attempts by outcome — `sent`, `retry` (failed,
+ * will be tried again) or `failed` (given up: alert on it) — and how many wait to be sent.
+ */
+export function deliveryMetrics(registry: Registry) {
+  return {
+    attempts: once(
+      registry,
+      'deliveries_total',
+      () =>
+        new Counter({
+          name: 'deliveries_total',
+          help: 'Delivery attempts per channel and outcome (sent, retry, failed)',
+          labelNames: ['channel', 'outcome'] as const,
+          registers: [registry]
+        })
+    ),
+    pending: once(
+      registry,
+      'deliveries_pending',
+      () =>
+        new Gauge({
+          name: 'deliveries_pending',
+          help: 'Deliveries waiting to be sent, per channel',
+          labelNames: ['channel'] as const,
+          registers: [registry]
+        })
+    )
+  }
+}
+
 /** Cache lookups per cache and result: hit, miss, or error (the cache failed and was bypassed). */
 export function cacheMetrics(registry: Registry) {
   return {

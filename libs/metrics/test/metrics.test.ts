@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import {
   breakerMetrics,
+  deliveryMetrics,
   poolMetrics,
   createMetrics,
   outboxMetrics,
@@ -29,11 +30,14 @@ test('helpers share one metric per registry, whoever asks first', async () => {
   breakerMetrics(registry).record('catalog', '10.0.0.1:80', 'open')
   breakerMetrics(registry).record('catalog', '10.0.0.1:80', 'half_open')
   outboxMetrics(registry).backlog.set(7)
+  deliveryMetrics(registry).attempts.inc({ channel: 'email', outcome: 'failed' })
+  deliveryMetrics(registry).attempts.inc({ channel: 'email', outcome: 'failed' })
 
   const text = await registry.metrics()
   assert.equal(sample(text, 'circuit_breaker_state', { upstream: 'catalog', instance: '10.0.0.1:80' }), 1)
   assert.equal(sample(text, 'circuit_breaker_transitions_total', { upstream: 'catalog', state: 'open' }), 1)
   assert.equal(sample(text, 'outbox_backlog_messages', { service: 'x' }), 7)
+  assert.equal(sample(text, 'deliveries_total', { channel: 'email', outcome: 'failed' }), 2)
 })
 
 test('status codes collapse into classes', () => {

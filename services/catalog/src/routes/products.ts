@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import { AppError, NotFoundError } from '@platform/errors'
 import { ErrorBodySchema } from '@platform/contracts'
+import { requireRole } from '@platform/http-kit'
 import type { Cache } from '@platform/redis'
 import {
   ProductInputSchema,
@@ -45,15 +46,6 @@ function expectedVersion(header: string | undefined): number {
   const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(header.trim()) // "3", 3 or W/"3"
   if (!match) throw new AppError(412, 'VERSION_MISMATCH', 'If-Match does not name a version of this product')
   return Number(match[1])
-}
-
-/** Admin routes trust the identity headers the gateway sets after verifying the caller's token. */
-function requireAdmin(request: FastifyRequest): void {
-  if (!request.headers['x-user-id']) throw new AppError(401, 'UNAUTHENTICATED', 'authentication required')
-  const roles = String(request.headers['x-user-roles'] ?? '')
-    .split(',')
-    .map((r) => r.trim())
-  if (!roles.includes('admin')) throw new AppError(403, 'FORBIDDEN', 'the admin role is required')
 }
 
 function outcome(result: Product | 'not_found' | 'version_mismatch'): Product {
@@ -132,7 +124,7 @@ export const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = as
     '/products',
     { schema: { body: ProductInputSchema, response: { 201: ProductSchema, ...WriteErrors } } },
     async (request, reply) => {
-      requireAdmin(request)
+      requireRole(request, 'admin')
       const product = await insertProduct(pg, randomUUID(), request.body)
       reply.code(201).header('location', `/products/${product.id}`).header('etag', etag(product))
       return product
@@ -141,7 +133,7 @@ export const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = as
 
   // PUT replaces every field, PATCH some: the same versioned write once the body is validated.
   const update = async (request: FastifyRequest, id: string, changes: ProductPatch, reply: FastifyReply) => {
-    requireAdmin(request)
+    requireRole(request, 'admin')
     const version = expectedVersion(request.headers['if-match'])
     const product = outcome(await updateProduct(pg, id, version, changes))
     await cache.invalidate(product.id)
@@ -179,7 +171,7 @@ export const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = as
     '/products/:id',
     { schema: { params: IdParams, headers: IfMatch, response: { 204: Type.Null(), ...WriteErrors } } },
     async (request, reply) => {
-      requireAdmin(request)
+      requireRole(request, 'admin')
       const version = expectedVersion(request.headers['if-match'])
       const result = await deleteProduct(pg, request.params.id, version)
       if (result !== 'deleted') outcome(result)

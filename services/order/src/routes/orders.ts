@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import { ErrorBodySchema } from '@platform/contracts'
 import { AppError, NotFoundError } from '@platform/errors'
+import { callerOf } from '@platform/http-kit'
 import { createEnvelope, enqueue } from '@platform/messaging'
 import { withTransaction } from '@platform/postgres'
 import {
@@ -32,14 +32,6 @@ const Errors = {
   409: ErrorBodySchema,
   422: ErrorBodySchema,
   503: ErrorBodySchema
-}
-
-/** The customer the gateway authenticated; services trust the header it sets. */
-function customerOf(request: FastifyRequest): string {
-  const id = request.headers['x-user-id']
-  if (typeof id !== 'string' || id.length === 0 || id.length > 128)
-    throw new AppError(401, 'UNAUTHENTICATED', 'authentication required')
-  return id
 }
 
 export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (
@@ -74,7 +66,7 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
       }
     },
     async (request, reply) => {
-      const customerId = customerOf(request)
+      const customerId = callerOf(request).id
       const key = request.headers['idempotency-key']
       if (!key)
         throw new AppError(
@@ -98,7 +90,7 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
     { schema: { params: IdParams, response: { 200: OrderSchema, ...Errors } } },
     async (request) => {
       // Another customer's order is indistinguishable from none.
-      const order = await findOrder(pg, request.params.id, customerOf(request))
+      const order = await findOrder(pg, request.params.id, callerOf(request).id)
       if (!order) throw new NotFoundError('ORDER_NOT_FOUND', 'no such order')
       return order
     }
@@ -121,14 +113,14 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
         }
       }
     },
-    async (request) => listOrders(pg, customerOf(request), request.query.limit, request.query.cursor)
+    async (request) => listOrders(pg, callerOf(request).id, request.query.limit, request.query.cursor)
   )
 
   app.post(
     '/orders/:id/cancel',
     { schema: { params: IdParams, response: { 200: OrderSchema, ...Errors } } },
     async (request) => {
-      const customerId = customerOf(request)
+      const customerId = callerOf(request).id
       return withTransaction(pg, async (client) => {
         const current = await findOrder(client, request.params.id, customerId)
         if (!current) throw new NotFoundError('ORDER_NOT_FOUND', 'no such order')

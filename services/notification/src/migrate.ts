@@ -1,0 +1,21 @@
+// npm run migrate: applies the notification service's migrations and the messaging tables, then exits.
+import Type from 'typebox'
+import { readConfig } from '@platform/config'
+import { orExit } from './startup.ts'
+import { createPool, migrate } from '@platform/postgres'
+import { migrationSets } from './app.ts'
+
+const config = await orExit('configuration', () =>
+  readConfig(Type.Object({ DATABASE_URL: Type.String({ minLength: 1 }) }), process.env)
+)
+const pool = createPool({ connectionString: config.DATABASE_URL, name: 'notification-migrate' })
+await orExit('migrate', async () => {
+  try {
+    for (const set of migrationSets) {
+      const { applied, current } = await migrate(pool, { ...set, log: (m) => console.log(m) })
+      console.log(`${set.table ?? 'schema_migrations'}: ${applied.length} applied, at ${current ?? 'none'}`)
+    }
+  } finally {
+    await pool.end()
+  }
+})
