@@ -1,2 +1,3 @@
 export * from './events.ts'
 export * from './http.ts'
+export * from './api.ts'

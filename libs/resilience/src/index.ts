@@ -3,7 +3,8 @@ export {
   type Upstream,
   type UpstreamOptions,
   type UpstreamRequest,
-  type UpstreamResponse
+  type UpstreamResponse,
+  type UpstreamStream
 } from './upstream.ts'
 export { UpstreamUnavailableError, type UnavailableReason } from './errors.ts'
 export { backoffDelay, isIdempotent } from './retry.ts'

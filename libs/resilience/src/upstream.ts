@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import CircuitBreaker from 'opossum'
+import type { Readable } from 'node:stream'
 import { Agent } from 'undici'
 import { breakerMetrics, type Metrics } from '@platform/metrics'
 import { UpstreamUnavailableError } from './errors.ts'
@@ -36,7 +37,10 @@ export interface UpstreamRequest {
   method: string
   path: string
   headers?: Record<string, string>
+  /** Sent as JSON; a string or Buffer is sent as it is (set its content-type in `headers`). */
   body?: unknown
+  /** Parse a JSON answer (default). False: the body comes back as the bytes received (a proxy). */
+  parse?: boolean
   /** Allow retries of a non-idempotent method (a POST carrying an Idempotency-Key). */
   idempotent?: boolean
   signal?: AbortSignal
@@ -50,8 +54,22 @@ export interface UpstreamResponse<T = unknown> {
   instance: string
 }
 
+/** An answer whose body is read as it arrives (Server-Sent Events, downloads). */
+export interface UpstreamStream {
+  statusCode: number
+  headers: Record<string, string | string[] | undefined>
+  body: Readable
+  instance: string
+}
+
 export interface Upstream {
   request<T = unknown>(request: UpstreamRequest): Promise<UpstreamResponse<T>>
+  /**
+   * Opens a long-lived answer: one attempt, through the instance's breaker, with the timeout
+   * applying until the headers arrive; the body then streams until either side ends it or
+   * `request.signal` aborts. Not retried.
+   */
+  stream(request: UpstreamRequest): Promise<UpstreamStream>
   close(): Promise<void>
 }
 
@@ -82,7 +100,8 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const resetTimeoutMs = options.breaker?.resetTimeoutMs ?? 5000
   const agent = new Agent({ connections: options.connectionsPerInstance ?? 32, keepAliveTimeout: 30_000 })
   const stateMetrics = breakerMetrics(options.metrics.registry)
-  const breakers = new Map<string, CircuitBreaker<[string, UpstreamRequest, AbortSignal], UpstreamResponse>>()
+  // One breaker per instance; its action runs whatever call it is given (a request, a stream's opening).
+  const breakers = new Map<string, CircuitBreaker<[() => Promise<unknown>], unknown>>()
   let next = 0
   let inFlight = 0
 
@@ -91,35 +110,55 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     request: UpstreamRequest,
     signal: AbortSignal
   ): Promise<UpstreamResponse> {
-    const hasBody = request.body !== undefined
-    const res = await agent.request({
+    const res = await dispatch(instance, request, signal)
+    let body: unknown
+    if (request.parse === false) {
+      body = Buffer.from(await res.body.arrayBuffer())
+    } else {
+      const text = await res.body.text()
+      const json = String(res.headers['content-type'] ?? '').includes('json') && text.length > 0
+      body = json ? JSON.parse(text) : text
+    }
+    const response = { statusCode: res.statusCode, headers: res.headers, body, instance }
+    if (res.statusCode >= 500) throw new ServerError(response)
+    return response
+  }
+
+  function dispatch(instance: string, request: UpstreamRequest, signal: AbortSignal) {
+    const raw = typeof request.body === 'string' || Buffer.isBuffer(request.body)
+    const json = request.body !== undefined && !raw
+    return agent.request({
       origin: instance,
       path: request.path,
       method: request.method as 'GET',
       headers: {
         accept: 'application/json',
-        ...(hasBody ? { 'content-type': 'application/json' } : {}),
+        ...(json ? { 'content-type': 'application/json' } : {}),
         ...request.headers
       },
-      body: hasBody ? JSON.stringify(request.body) : null,
+      body: json ? JSON.stringify(request.body) : raw ? (request.body as string | Buffer) : null,
       signal
     })
-    const text = await res.body.text()
-    const json = String(res.headers['content-type'] ?? '').includes('json') && text.length > 0
-    const response = {
-      statusCode: res.statusCode,
-      headers: res.headers,
-      body: json ? JSON.parse(text) : text,
-      instance
+  }
+
+  // The breaker of a stream sees the connection and the headers only: resolved once they arrive.
+  async function open(
+    instance: string,
+    request: UpstreamRequest,
+    signal: AbortSignal
+  ): Promise<UpstreamStream> {
+    const res = await dispatch(instance, request, signal)
+    if (res.statusCode >= 500) {
+      const text = await res.body.text().catch(() => '')
+      throw new ServerError({ statusCode: res.statusCode, headers: res.headers, body: text, instance })
     }
-    if (res.statusCode >= 500) throw new ServerError(response)
-    return response
+    return { statusCode: res.statusCode, headers: res.headers, body: res.body, instance }
   }
 
   function breakerFor(instance: string) {
     let breaker = breakers.get(instance)
     if (!breaker) {
-      breaker = new CircuitBreaker(send, {
+      breaker = new CircuitBreaker((run: () => Promise<unknown>) => run(), {
         timeout: false, // the request's own AbortSignal times it out and closes the socket
         errorThresholdPercentage: options.breaker?.errorThresholdPercentage ?? 50,
         volumeThreshold: options.breaker?.volumeThreshold ?? 10,
@@ -165,19 +204,24 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     }
   }
 
+  /** The typed error for a call that failed without an answer (or the answer, for a 5xx). */
+  function classify(err: unknown, request: UpstreamRequest, timedOut: boolean): unknown {
+    if (err instanceof ServerError || err instanceof UpstreamUnavailableError) return err
+    if (request.signal?.aborted) return err
+    if ((err as { code?: string }).code === 'EOPENBREAKER')
+      return new UpstreamUnavailableError(name, 'circuit_open', resetTimeoutMs / 1000, err)
+    if (timedOut) return new UpstreamUnavailableError(name, 'timeout', 1, err)
+    return new UpstreamUnavailableError(name, 'unreachable', 1, err)
+  }
+
   async function attempt(request: UpstreamRequest): Promise<UpstreamResponse> {
     const instance = pick()
     const timeout = AbortSignal.timeout(request.timeoutMs ?? timeoutMs)
     const signal = request.signal ? AbortSignal.any([request.signal, timeout]) : timeout
     try {
-      return await breakerFor(instance).fire(instance, request, signal)
+      return (await breakerFor(instance).fire(() => send(instance, request, signal))) as UpstreamResponse
     } catch (err) {
-      if (err instanceof ServerError || err instanceof UpstreamUnavailableError) throw err
-      if (request.signal?.aborted) throw err
-      if ((err as { code?: string }).code === 'EOPENBREAKER')
-        throw new UpstreamUnavailableError(name, 'circuit_open', resetTimeoutMs / 1000, err)
-      if (timeout.aborted) throw new UpstreamUnavailableError(name, 'timeout', 1, err)
-      throw new UpstreamUnavailableError(name, 'unreachable', 1, err)
+      throw classify(err, request, timeout.aborted)
     }
   }
 
@@ -206,6 +250,33 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         }
       } finally {
         inFlight--
+      }
+    },
+
+    async stream(request: UpstreamRequest): Promise<UpstreamStream> {
+      forgetGone()
+      const instance = pick()
+      // The timeout covers connecting and the headers; the body then lives until either side ends.
+      const controller = new AbortController()
+      let timedOut = false
+      const timer = setTimeout(() => {
+        timedOut = true
+        controller.abort(new DOMException('no answer in time', 'TimeoutError'))
+      }, request.timeoutMs ?? timeoutMs)
+      const stop = () => controller.abort(request.signal?.reason)
+      request.signal?.addEventListener('abort', stop, { once: true })
+      try {
+        return (await breakerFor(instance).fire(() =>
+          open(instance, request, controller.signal)
+        )) as UpstreamStream
+      } catch (err) {
+        request.signal?.removeEventListener('abort', stop)
+        const failure = classify(err, request, timedOut)
+        if (failure instanceof ServerError)
+          throw new UpstreamUnavailableError(name, 'unreachable', 1, failure)
+        throw failure
+      } finally {
+        clearTimeout(timer)
       }
     },
 

@@ -205,3 +205,63 @@ test('backoff is full jitter under an exponential cap', () => {
     0
   )
 })
+
+test('a proxy passes bytes both ways: a raw body goes as sent, parse: false answers with the bytes', async (t) => {
+  const server = await testServer()
+  server.handle = (req, res) => {
+    let body = ''
+    req.on('data', (c: Buffer) => (body += c.toString()))
+    req.on('end', () => json(res, 201, { got: body, type: req.headers['content-type'] }))
+  }
+  const { client } = upstream([server.url])
+  t.after(() => Promise.all([client.close(), server.close()]))
+
+  const res = await client.request<Buffer>({
+    method: 'POST',
+    path: '/orders',
+    headers: { 'content-type': 'application/json' },
+    body: Buffer.from('{"lines":[]}'),
+    parse: false
+  })
+  assert.equal(res.statusCode, 201)
+  assert.ok(Buffer.isBuffer(res.body))
+  assert.deepEqual(JSON.parse(res.body.toString()), { got: '{"lines":[]}', type: 'application/json' })
+})
+
+test('a stream: headers within the timeout, then the body flows until the caller aborts', async (t) => {
+  const server = await testServer()
+  let closedByClient = false
+  server.handle = (req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.write('data: one\n\n')
+    const timer = setInterval(() => res.write('data: tick\n\n'), 20)
+    req.on('close', () => {
+      clearInterval(timer)
+      closedByClient = true
+    })
+  }
+  const { client } = upstream([server.url], { timeoutMs: 100 })
+  t.after(() => Promise.all([client.close(), server.close()]))
+
+  const abort = new AbortController()
+  const stream = await client.stream({ method: 'GET', path: '/stream', signal: abort.signal })
+  assert.equal(stream.statusCode, 200)
+  let text = ''
+  stream.body.on('data', (c: Buffer) => (text += c.toString()))
+  stream.body.on('error', () => {})
+  await new Promise((resolve) => setTimeout(resolve, 300)) // well past the 100 ms timeout
+  assert.match(text, /^data: one\n\n(data: tick\n\n){3,}/)
+  abort.abort()
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  assert.equal(closedByClient, true)
+})
+
+test('a stream whose headers don\u2019t come in time fails typed, and so does one with no instance', async (t) => {
+  const server = await testServer()
+  server.handle = () => {} // never answers
+  const { client } = upstream([server.url], { timeoutMs: 50 })
+  t.after(() => Promise.all([client.close(), server.close()]))
+  await assert.rejects(client.stream({ method: 'GET', path: '/stream' }), { code: 'UPSTREAM_TIMEOUT' })
+  const none = upstream([])
+  await assert.rejects(none.client.stream({ method: 'GET', path: '/x' }), { code: 'NO_HEALTHY_INSTANCE' })
+})

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import Handlebars from 'handlebars'
-import type { EventData } from '@platform/contracts'
+import { NOTIFICATION_KINDS, type EventData } from '@platform/contracts'
 
-export const KINDS = ['order.confirmed', 'order.rejected', 'order.cancelled'] as const
+export const KINDS = NOTIFICATION_KINDS
 export type Kind = (typeof KINDS)[number]
 
 export interface Message {

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { ErrorBodySchema, PageQuerySchema, PageSchema } from '@platform/contracts'
+import { ErrorBodySchema, NotificationSchema, PageQuerySchema, PageSchema } from '@platform/contracts'
 import { AppError } from '@platform/errors'
 import { callerOf } from '@platform/http-kit'
 import {
@@ -11,7 +11,6 @@ import {
   type Notification
 } from '../adapters/notifications-repository.ts'
 import type { StoredListener } from '../adapters/stored-listener.ts'
-import { KINDS } from '../domain/render.ts'
 
 export interface NotificationRoutesOptions {
   listener: StoredListener
@@ -20,22 +19,6 @@ export interface NotificationRoutesOptions {
   /** What clients wait before reconnecting (the SSE `retry` field). */
   reconnectMs: number
 }
-
-export const NotificationSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  seq: Type.String({ description: 'position in the caller’s feed; the SSE event id' }),
-  orderId: Type.String({ format: 'uuid' }),
-  kind: Type.Union([Type.Literal(KINDS[0]), Type.Literal(KINDS[1]), Type.Literal(KINDS[2])]),
-  subject: Type.String(),
-  text: Type.String(),
-  createdAt: Type.String({ format: 'date-time' }),
-  email: Type.Optional(
-    Type.Object({
-      status: Type.Union([Type.Literal('pending'), Type.Literal('sent'), Type.Literal('failed')]),
-      attempts: Type.Integer()
-    })
-  )
-})
 
 // A stream whose client reads slower than this much buffered output is closed; it reconnects with
 // Last-Event-ID and is replayed from the database instead of growing this process's memory.

@@ -1,4 +1,3 @@
-import Type, { type Static } from 'typebox'
 import { AppError } from '@platform/errors'
 
 export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'REJECTED' | 'CANCELLED'
@@ -20,43 +19,9 @@ export function assertTransition(from: OrderStatus, to: OrderStatus): void {
     throw new AppError(409, 'ILLEGAL_TRANSITION', `an order that is ${from} cannot become ${to}`)
 }
 
-export const OrderLineSchema = Type.Object({
-  productId: Type.String({ format: 'uuid' }),
-  quantity: Type.Integer(),
-  unitPriceMinor: Type.Integer()
-})
-
-export const OrderSchema = Type.Object({
-  id: Type.String({ format: 'uuid' }),
-  customerId: Type.String(),
-  status: Type.Union([
-    Type.Literal('PENDING'),
-    Type.Literal('CONFIRMED'),
-    Type.Literal('REJECTED'),
-    Type.Literal('CANCELLED')
-  ]),
-  lines: Type.Array(OrderLineSchema),
-  totalMinor: Type.Integer(),
-  currency: Type.String(),
-  reason: Type.Optional(Type.String()),
-  createdAt: Type.String({ format: 'date-time' }),
-  updatedAt: Type.String({ format: 'date-time' })
-})
-export type Order = Static<typeof OrderSchema>
-
-export const PlaceOrderSchema = Type.Object(
-  {
-    lines: Type.Array(
-      Type.Object(
-        { productId: Type.String({ format: 'uuid' }), quantity: Type.Integer({ minimum: 1, maximum: 100 }) },
-        { additionalProperties: false }
-      ),
-      { minItems: 1, maxItems: 50 }
-    )
-  },
-  { additionalProperties: false }
-)
-export type PlaceOrder = Static<typeof PlaceOrderSchema>
+// The order resource and the basket are part of the public API contract (@platform/contracts).
+import type { Order, PlaceOrder } from '@platform/contracts'
+export { OrderSchema, PlaceOrderSchema, type Order, type PlaceOrder } from '@platform/contracts'
 
 export interface CatalogProduct {
   id: string

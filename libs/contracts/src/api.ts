@@ -1,0 +1,99 @@
+// The public API's resources: what the services answer and accept, and what the gateway documents
+// (OpenAPI at /api/docs). One definition each, so the documentation can't drift from the services.
+import Type, { type Static } from 'typebox'
+
+const Uuid = Type.String({ format: 'uuid' })
+const DateTime = Type.String({ format: 'date-time' })
+
+export const ProductSchema = Type.Object({
+  id: Uuid,
+  sku: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  priceMinor: Type.Integer({ description: 'price in the currency’s minor unit (cents)' }),
+  currency: Type.String(),
+  stock: Type.Integer(),
+  active: Type.Boolean(),
+  version: Type.Integer({ description: 'also the ETag; send it in If-Match to change the product' }),
+  createdAt: DateTime,
+  updatedAt: DateTime
+})
+export type Product = Static<typeof ProductSchema>
+
+/** What an admin may set. Money in minor units, stock never negative (the database checks too). */
+export const ProductInputSchema = Type.Object(
+  {
+    sku: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }),
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    description: Type.String({ maxLength: 2000, default: '' }),
+    priceMinor: Type.Integer({ minimum: 0, maximum: 100_000_000_00 }),
+    currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+    stock: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }),
+    active: Type.Boolean({ default: true })
+  },
+  { additionalProperties: false }
+)
+export type ProductInput = Static<typeof ProductInputSchema>
+
+export const ProductPatchSchema = Type.Partial(ProductInputSchema, {
+  additionalProperties: false,
+  minProperties: 1
+})
+export type ProductPatch = Static<typeof ProductPatchSchema>
+
+export const OrderSchema = Type.Object({
+  id: Uuid,
+  customerId: Type.String(),
+  status: Type.Union([
+    Type.Literal('PENDING'),
+    Type.Literal('CONFIRMED'),
+    Type.Literal('REJECTED'),
+    Type.Literal('CANCELLED')
+  ]),
+  lines: Type.Array(
+    Type.Object({ productId: Uuid, quantity: Type.Integer(), unitPriceMinor: Type.Integer() })
+  ),
+  totalMinor: Type.Integer(),
+  currency: Type.String(),
+  reason: Type.Optional(Type.String()),
+  createdAt: DateTime,
+  updatedAt: DateTime
+})
+export type Order = Static<typeof OrderSchema>
+
+export const PlaceOrderSchema = Type.Object(
+  {
+    lines: Type.Array(
+      Type.Object(
+        { productId: Uuid, quantity: Type.Integer({ minimum: 1, maximum: 100 }) },
+        { additionalProperties: false }
+      ),
+      { minItems: 1, maxItems: 50 }
+    )
+  },
+  { additionalProperties: false }
+)
+export type PlaceOrder = Static<typeof PlaceOrderSchema>
+
+export const NOTIFICATION_KINDS = ['order.confirmed', 'order.rejected', 'order.cancelled'] as const
+
+export const NotificationSchema = Type.Object({
+  id: Uuid,
+  seq: Type.String({ description: 'position in the caller’s feed; the SSE event id' }),
+  orderId: Uuid,
+  kind: Type.Union([
+    Type.Literal(NOTIFICATION_KINDS[0]),
+    Type.Literal(NOTIFICATION_KINDS[1]),
+    Type.Literal(NOTIFICATION_KINDS[2])
+  ]),
+  subject: Type.String(),
+  text: Type.String(),
+  createdAt: DateTime,
+  email: Type.Optional(
+    Type.Object({
+      status: Type.Union([Type.Literal('pending'), Type.Literal('sent'), Type.Literal('failed')]),
+      attempts: Type.Integer()
+    })
+  )
+})
+export type Notification = Static<typeof NotificationSchema>
