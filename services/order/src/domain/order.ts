@@ -20,7 +20,7 @@ export function assertTransition(from: OrderStatus, to: OrderStatus): void {
 }
 
 // The order resource and the basket are part of the public API contract (@platform/contracts).
-import type { Order, PlaceOrder } from '@platform/contracts'
+import type { PlaceOrder } from '@platform/contracts'
 export { OrderSchema, PlaceOrderSchema, type Order, type PlaceOrder } from '@platform/contracts'
 
 export interface CatalogProduct {
