@@ -14,6 +14,8 @@ export interface ServerOptions {
   keepAliveTimeoutMs?: number
   /** Whole-request time limit in ms (slow clients), 0 for none. Default 30 s. */
   requestTimeoutMs?: number
+  /** Proxies whose X-Forwarded-For is believed for `request.ip` (the edge). Default none. */
+  trustProxy?: string | boolean
 }
 
 /** The Fastify constructor options every service uses. */
@@ -32,6 +34,7 @@ export function serverOptions(options: ServerOptions): FastifyServerOptions {
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     childLoggerFactory: lazyChildLogger,
     return503OnClosing: true,
+    trustProxy: options.trustProxy ?? false,
     forceCloseConnections: 'idle'
   }
 }

@@ -1,0 +1,228 @@
+import cors from '@fastify/cors'
+import helmet from '@fastify/helmet'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import Fastify, { type FastifyInstance, type FastifySchema } from 'fastify'
+import type { JSONWebKeySet } from 'jose'
+import Type from 'typebox'
+import { ErrorBodySchema } from '@platform/contracts'
+import { createConsul, createResolver, discovery, type Resolver } from '@platform/discovery'
+import { AppError } from '@platform/errors'
+import { httpKit, serverOptions } from '@platform/http-kit'
+import { loggerOptions } from '@platform/logging'
+import { createMetrics } from '@platform/metrics'
+import { redis } from '@platform/redis'
+import { createUpstream, type Upstream as UpstreamClient } from '@platform/resilience'
+import { algorithms, type Config } from './config.ts'
+import { createDevIssuer, type DevIssuer } from './auth/dev-issuer.ts'
+import { createVerifier } from './auth/jwt.ts'
+import { registerRateLimit } from './rate-limit.ts'
+import { API_PREFIX, apiRoutes } from './routes/api.ts'
+import type { Route, Upstream } from './routes/table.ts'
+
+export const SERVICE = 'gateway'
+export const VERSION = '0.1.0'
+const UPSTREAMS: Upstream[] = ['catalog', 'order', 'notification']
+
+/** The OpenAPI operation of a gateway route, from its route table entry. */
+function documented(route: Route): FastifySchema {
+  const response = Object.fromEntries(
+    Object.entries(route.responses).map(([status, r]) => [
+      status,
+      r.schema ? { description: r.description, ...r.schema } : { description: r.description, type: 'null' }
+    ])
+  )
+  return {
+    summary: route.summary,
+    tags: [route.tag],
+    ...(route.access === 'public' ? {} : { security: [{ bearer: [] }] }),
+    ...(route.params ? { params: route.params } : {}),
+    ...(route.querystring ? { querystring: route.querystring } : {}),
+    ...(route.headers ? { headers: route.headers } : {}),
+    ...(route.body ? { body: route.body } : {}),
+    response
+  } as FastifySchema
+}
+
+/** The gateway's whole wiring. Never listens: server.ts does. */
+export async function buildApp(config: Config): Promise<FastifyInstance> {
+  const metrics = createMetrics({ service: SERVICE })
+  const app = Fastify(
+    serverOptions({
+      logger: loggerOptions({
+        service: SERVICE,
+        version: VERSION,
+        level: config.LOG_LEVEL,
+        pretty: config.LOG_PRETTY
+      }),
+      bodyLimit: config.BODY_LIMIT_BYTES,
+      trustProxy: config.TRUST_PROXY
+    })
+  ).withTypeProvider<TypeBoxTypeProvider>()
+
+  await app.register(httpKit, { metrics, drainDelayMs: config.SHUTDOWN_DRAIN_MS })
+  // Not a hard dependency: without Redis each instance limits on its own.
+  await app.register(redis, { url: config.REDIS_URL, name: 'ratelimit', required: false })
+
+  // Tokens: configured keys, an identity provider's JWKS, and the development issuer's own key.
+  const issuer: DevIssuer | undefined = config.DEV_TOKENS_PRIVATE_JWK
+    ? await createDevIssuer({
+        privateJwk: JSON.parse(config.DEV_TOKENS_PRIVATE_JWK),
+        password: config.DEV_TOKENS_PASSWORD,
+        issuer: config.JWT_ISSUER,
+        audience: config.JWT_AUDIENCE,
+        ttlSeconds: config.DEV_TOKENS_TTL_SECONDS
+      })
+    : undefined
+  const configured = config.JWT_JWKS ? (JSON.parse(config.JWT_JWKS) as JSONWebKeySet).keys : []
+  const keys = [...configured, ...(issuer ? [issuer.publicJwk] : [])]
+  const verify = createVerifier({
+    ...(keys.length > 0 ? { jwks: { keys } } : {}),
+    ...(config.JWT_JWKS_URL ? { jwksUrl: config.JWT_JWKS_URL } : {}),
+    algorithms: algorithms(config),
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+    clockToleranceSeconds: config.JWT_CLOCK_SKEW_SECONDS
+  })
+
+  // Services: found through Consul (healthy instances, last known good while Consul is away) or fixed.
+  const consul = config.CONSUL_URL ? createConsul(config.CONSUL_URL) : undefined
+  const resolvers: Resolver[] = []
+  const fixed: Record<Upstream, string | undefined> = {
+    catalog: config.CATALOG_URL,
+    order: config.ORDER_URL,
+    notification: config.NOTIFICATION_URL
+  }
+  const upstreams = Object.fromEntries(
+    UPSTREAMS.map((name) => {
+      const resolver = consul
+        ? createResolver({
+            consul,
+            service: name,
+            onError: (err) =>
+              app.log.warn({ err, service: name }, 'consul unreachable; using last known instances')
+          })
+        : undefined
+      if (resolver) resolvers.push(resolver)
+      const fallback = fixed[name] ? [fixed[name].replace(/\/$/, '')] : []
+      const client = createUpstream({
+        name,
+        instances: () => (resolver && resolver.instances().length > 0 ? resolver.instances() : fallback),
+        metrics,
+        timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+        maxConcurrent: 512
+      })
+      return [name, client]
+    })
+  ) as Record<Upstream, UpstreamClient>
+  app.lifecycle.onShutdown('closePools', async () => {
+    for (const r of resolvers) r.stop()
+    await Promise.all(Object.values(upstreams).map((u) => u.close()))
+  })
+
+  await app.register(helmet, {
+    // An API answers JSON: nothing in it may load or frame anything. The docs page sets its own policy.
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    crossOriginResourcePolicy: { policy: 'same-site' }
+  })
+  const origins = config.CORS_ORIGINS.split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
+  await app.register(cors, {
+    origin: origins.length > 0 ? origins : false,
+    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: [
+      'authorization',
+      'content-type',
+      'idempotency-key',
+      'if-match',
+      'if-none-match',
+      'last-event-id'
+    ],
+    exposedHeaders: [
+      'etag',
+      'location',
+      'retry-after',
+      'x-request-id',
+      'x-ratelimit-limit',
+      'x-ratelimit-remaining',
+      'x-ratelimit-reset'
+    ],
+    maxAge: 600
+  })
+  await registerRateLimit(app, {
+    redis: app.redis,
+    max: config.RATE_LIMIT_MAX,
+    windowMs: config.RATE_LIMIT_WINDOW_MS,
+    onFallback: (local) =>
+      local
+        ? app.log.warn('redis unavailable: rate limits are counted per gateway instance until it returns')
+        : app.log.info('redis is back: rate limits are shared again')
+  })
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Platform API',
+        version: VERSION,
+        description:
+          'The public API. Authenticate with `Authorization: Bearer <token>`; errors are `{ code, message, requestId }`.'
+      },
+      servers: [{ url: '/' }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } }
+    },
+    // Gateway routes are documented from the route table; the gateway's own API routes by their
+    // schema; probes, metrics and the docs themselves not at all.
+    transform: ({ url, schema, route }) => ({
+      url,
+      schema: route.config?.docs
+        ? documented(route.config.docs)
+        : url.startsWith(API_PREFIX)
+          ? schema
+          : ({ hide: true } as FastifySchema)
+    })
+  })
+  await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true })
+
+  if (issuer) {
+    app.post(
+      `${API_PREFIX}/auth/token`,
+      {
+        schema: {
+          summary: 'A token for a demo user (development issuer: off unless configured)',
+          tags: ['auth'],
+          body: Type.Object(
+            {
+              username: Type.String({ minLength: 1, maxLength: 64 }),
+              password: Type.String({ maxLength: 200 })
+            },
+            { additionalProperties: false }
+          ),
+          response: {
+            200: Type.Object({
+              accessToken: Type.String(),
+              tokenType: Type.Literal('Bearer'),
+              expiresIn: Type.Integer()
+            }),
+            400: ErrorBodySchema,
+            401: ErrorBodySchema
+          }
+        }
+      },
+      async (request) => {
+        const issued = await issuer.issue(request.body.username, request.body.password)
+        if (!issued) throw new AppError(401, 'INVALID_CREDENTIALS', 'unknown user or wrong password')
+        return { accessToken: issued.token, tokenType: 'Bearer' as const, expiresIn: issued.expiresIn }
+      }
+    )
+  }
+
+  await app.register(apiRoutes, { upstreams, verify })
+
+  if (consul) {
+    await app.register(discovery, { consul, name: SERVICE, address: config.ADVERTISE_ADDRESS ?? config.HOST })
+  }
+  return app
+}

@@ -1,0 +1,88 @@
+import Type, { type Static } from 'typebox'
+import { ConfigError, readConfig as read, type ConfigIssue } from '@platform/config'
+import { ASYMMETRIC_ALGORITHMS } from './auth/jwt.ts'
+
+export const ConfigSchema = Type.Object({
+  HOST: Type.String({ default: '127.0.0.1' }),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l)),
+    { default: 'info' }
+  ),
+  LOG_PRETTY: Type.Boolean({ default: false }),
+  /** Rate-limit counters shared by every gateway instance. */
+  REDIS_URL: Type.String({ minLength: 1 }),
+  /** How services are found: through Consul, or at fixed URLs (each one then required). */
+  CONSUL_URL: Type.Optional(Type.String({ minLength: 1 })),
+  ADVERTISE_ADDRESS: Type.Optional(Type.String({ minLength: 1 })),
+  CATALOG_URL: Type.Optional(Type.String({ minLength: 1 })),
+  ORDER_URL: Type.Optional(Type.String({ minLength: 1 })),
+  NOTIFICATION_URL: Type.Optional(Type.String({ minLength: 1 })),
+  /** Per attempt; order placement itself calls the catalog, so leave it room. */
+  UPSTREAM_TIMEOUT_MS: Type.Integer({ minimum: 50, default: 5000 }),
+  JWT_ISSUER: Type.String({ minLength: 1, default: 'https://auth.platform.local' }),
+  JWT_AUDIENCE: Type.String({ minLength: 1, default: 'platform-api' }),
+  /** A JWK Set (JSON) of verification keys; JWT_JWKS_FILE reads it from a file. */
+  JWT_JWKS: Type.Optional(Type.String({ minLength: 2 })),
+  /** An identity provider's JWKS endpoint. */
+  JWT_JWKS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  JWT_ALGORITHMS: Type.String({ default: 'ES256,RS256,EdDSA' }),
+  JWT_CLOCK_SKEW_SECONDS: Type.Integer({ minimum: 0, maximum: 300, default: 30 }),
+  /**
+   * The development token issuer (`POST /api/v1/auth/token` for the demo users) is on only when a
+   * private JWK is set here (DEV_TOKENS_PRIVATE_JWK_FILE reads it from a file). Never in production.
+   */
+  DEV_TOKENS_PRIVATE_JWK: Type.Optional(Type.String({ minLength: 2 })),
+  DEV_TOKENS_PASSWORD: Type.String({ minLength: 4, default: 'demo' }),
+  DEV_TOKENS_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 86400, default: 3600 }),
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600 }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, default: 60000 }),
+  /** Browser origins allowed to call the API (comma-separated); none by default. */
+  CORS_ORIGINS: Type.String({ default: '' }),
+  /** Proxies whose X-Forwarded-For is believed (the NGINX edge): addresses, CIDRs or `loopback`. */
+  TRUST_PROXY: Type.String({ default: 'loopback' }),
+  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 65536 }),
+  SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, default: 0 }),
+  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 1000, default: 15000 })
+})
+export type Config = Static<typeof ConfigSchema>
+
+export function readConfig(env: Record<string, string | undefined>): Config {
+  const config = read(ConfigSchema, env)
+  const issues: ConfigIssue[] = []
+  if (!config.CONSUL_URL) {
+    for (const name of ['CATALOG_URL', 'ORDER_URL', 'NOTIFICATION_URL'] as const)
+      if (!config[name])
+        issues.push({
+          variable: name,
+          problem: 'missing (set it, or CONSUL_URL to find services through Consul)'
+        })
+  }
+  if (!config.JWT_JWKS && !config.JWT_JWKS_URL && !config.DEV_TOKENS_PRIVATE_JWK)
+    issues.push({
+      variable: 'JWT_JWKS',
+      problem: 'missing: tokens need verification keys (JWT_JWKS, JWT_JWKS_URL or DEV_TOKENS_PRIVATE_JWK)'
+    })
+  for (const name of ['JWT_JWKS', 'DEV_TOKENS_PRIVATE_JWK'] as const) {
+    const value = config[name]
+    if (value === undefined) continue
+    try {
+      JSON.parse(value)
+    } catch {
+      issues.push({ variable: name, problem: 'not valid JSON' })
+    }
+  }
+  const bad = algorithms(config).filter((a) => !(ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a))
+  if (bad.length > 0)
+    issues.push({
+      variable: 'JWT_ALGORITHMS',
+      problem: `${bad.join(', ')} not allowed (asymmetric algorithms only: ${ASYMMETRIC_ALGORITHMS.join(', ')})`
+    })
+  if (issues.length > 0) throw new ConfigError(issues)
+  return config
+}
+
+export const algorithms = (config: Config) =>
+  config.JWT_ALGORITHMS.split(',')
+    .map((a) => a.trim())
+    .filter(Boolean)

@@ -1,0 +1,130 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { ROLES_HEADER, USER_HEADER } from '@platform/http-kit'
+import type { Upstream as UpstreamClient } from '@platform/resilience'
+import { authenticate } from '../auth/authenticate.ts'
+import type { Principal } from '../auth/jwt.ts'
+import { ROUTES, type Route, type Upstream } from './table.ts'
+
+export const API_PREFIX = '/api/v1'
+
+export interface ApiOptions {
+  upstreams: Record<Upstream, UpstreamClient>
+  verify: (token: string) => Promise<Principal>
+}
+
+// What crosses the gateway. Identity headers are never taken from the client: only set from the token.
+const REQUEST_HEADERS = [
+  'accept',
+  'accept-language',
+  'content-type',
+  'idempotency-key',
+  'if-match',
+  'if-none-match',
+  'last-event-id'
+] as const
+const RESPONSE_HEADERS = [
+  'content-type',
+  'etag',
+  'last-modified',
+  'retry-after',
+  'x-accel-buffering'
+] as const
+
+function targetPath(route: Route, request: FastifyRequest): string {
+  const params = request.params as Record<string, string>
+  const path = route.target.replace(/:([A-Za-z]+)/g, (_, name: string) =>
+    encodeURIComponent(params[name] ?? '')
+  )
+  const q = request.url.indexOf('?')
+  return q === -1 ? path : path + request.url.slice(q)
+}
+
+function forwardedHeaders(request: FastifyRequest): Record<string, string> {
+  const headers: Record<string, string> = { 'x-request-id': request.id }
+  for (const name of REQUEST_HEADERS) {
+    const value = request.headers[name]
+    if (typeof value === 'string') headers[name] = value
+  }
+  if (request.principal) {
+    headers[USER_HEADER] = request.principal.id
+    headers[ROLES_HEADER] = request.principal.roles.join(',')
+  }
+  return headers
+}
+
+function answer(
+  reply: FastifyReply,
+  request: FastifyRequest,
+  status: number,
+  headers: Record<string, unknown>
+) {
+  reply.code(status)
+  for (const name of RESPONSE_HEADERS) {
+    const value = headers[name]
+    if (typeof value === 'string') reply.header(name, value)
+  }
+  // A service's own paths become public ones.
+  const location = headers.location
+  if (typeof location === 'string')
+    reply.header('location', location.startsWith('/') ? API_PREFIX + location : location)
+  // Personal answers are never stored by a shared cache (the edge micro-caches anonymous reads only).
+  if (request.principal) reply.header('cache-control', 'private, no-store')
+}
+
+/**
+ * The public API: every route of the table, authenticated as it says, then forwarded through the
+ * upstream's client (discovery, breaker, timeout, retries for idempotent calls — and for a POST
+ * carrying an Idempotency-Key). Bodies pass through as bytes; the service validates them.
+ */
+export async function apiRoutes(app: FastifyInstance, { upstreams, verify }: ApiOptions): Promise<void> {
+  // Bodies are forwarded as received: read them as bytes (this context only).
+  app.removeContentTypeParser('application/json')
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) =>
+    done(null, body)
+  )
+
+  for (const route of ROUTES) {
+    const upstream = upstreams[route.upstream]
+    app.route({
+      method: route.method,
+      url: API_PREFIX + route.path,
+      config: { docs: route },
+      onRequest: authenticate(verify, route.access),
+      handler: route.stream
+        ? async (request, reply) => {
+            const abort = new AbortController()
+            reply.raw.once('close', () => abort.abort())
+            const res = await upstream.stream({
+              method: route.method,
+              path: targetPath(route, request),
+              headers: forwardedHeaders(request),
+              signal: abort.signal
+            })
+            answer(reply, request, res.statusCode, res.headers)
+            reply.header('x-accel-buffering', 'no')
+            return reply.send(res.body)
+          }
+        : async (request, reply) => {
+            const headers = forwardedHeaders(request)
+            const res = await upstream.request<Buffer>({
+              method: route.method,
+              path: targetPath(route, request),
+              headers,
+              ...(request.body !== undefined ? { body: request.body as Buffer } : {}),
+              parse: false,
+              // Safe to repeat: the order service answers a repeated key with the first answer.
+              idempotent: headers['idempotency-key'] !== undefined
+            })
+            answer(reply, request, res.statusCode, res.headers)
+            return reply.send(res.statusCode === 204 ? undefined : res.body)
+          }
+    })
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route table entry a gateway route was made from (its OpenAPI documentation). */
+    docs?: Route
+  }
+}

@@ -1,0 +1,233 @@
+import Type, { type TSchema } from 'typebox'
+import {
+  ErrorBodySchema,
+  NotificationSchema,
+  OrderSchema,
+  PageQuerySchema,
+  PageSchema,
+  PlaceOrderSchema,
+  ProductInputSchema,
+  ProductPatchSchema,
+  ProductSchema
+} from '@platform/contracts'
+import type { Access } from '../auth/authenticate.ts'
+
+export type Upstream = 'catalog' | 'order' | 'notification'
+
+/** One public endpoint: where it goes, who may call it, and what the documentation says. */
+export interface Route {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
+  /** Public path, below /api/v1. */
+  path: string
+  upstream: Upstream
+  /** The service's path; `:name` parameters are taken from the public path. */
+  target: string
+  access: Access
+  /** Server-Sent Events: streamed through, never buffered. */
+  stream?: boolean
+  summary: string
+  tag: 'products' | 'orders' | 'notifications'
+  params?: TSchema
+  querystring?: TSchema
+  headers?: TSchema
+  body?: TSchema
+  responses: Record<number, { description: string; schema?: TSchema }>
+}
+
+const Id = Type.Object({ id: Type.String({ format: 'uuid' }) })
+const IfMatch = Type.Object({ 'if-match': Type.String({ description: 'the product version (its ETag)' }) })
+const ProductList = Type.Object(
+  {
+    ...PageQuerySchema.properties,
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'search in names' })),
+    active: Type.Optional(Type.Boolean()),
+    sort: Type.Optional(Type.Union([Type.Literal('name'), Type.Literal('price')]))
+  },
+  { additionalProperties: false }
+)
+const errors = (...codes: number[]) =>
+  Object.fromEntries(
+    codes.map((c) => [c, { description: DESCRIPTIONS[c] ?? 'error', schema: ErrorBodySchema }])
+  )
+const DESCRIPTIONS: Record<number, string> = {
+  400: 'invalid request',
+  401: 'missing or invalid bearer token',
+  403: 'the admin role is required',
+  404: 'not found (or not the caller’s)',
+  409: 'illegal state transition',
+  412: 'the version in If-Match is not the current one',
+  422: 'the request can’t be applied (unknown products, key reused with another body…)',
+  428: 'If-Match is required',
+  429: 'rate limit exceeded',
+  503: 'a service is unavailable; retry after Retry-After'
+}
+
+/**
+ * The gateway's whole public surface. Only what is listed here is reachable from outside; the
+ * services' internal endpoints (the catalog's batch lookup, health, metrics) are not.
+ */
+export const ROUTES: Route[] = [
+  {
+    method: 'GET',
+    path: '/products',
+    upstream: 'catalog',
+    target: '/products',
+    access: 'public',
+    summary: 'List products (cursor pagination, search, sort)',
+    tag: 'products',
+    querystring: ProductList,
+    responses: { 200: { description: 'a page', schema: PageSchema(ProductSchema) }, ...errors(400, 429, 503) }
+  },
+  {
+    method: 'GET',
+    path: '/products/:id',
+    upstream: 'catalog',
+    target: '/products/:id',
+    access: 'public',
+    summary: 'Get a product (ETag)',
+    tag: 'products',
+    params: Id,
+    responses: { 200: { description: 'the product', schema: ProductSchema }, ...errors(400, 404, 429, 503) }
+  },
+  {
+    method: 'POST',
+    path: '/products',
+    upstream: 'catalog',
+    target: '/products',
+    access: 'admin',
+    summary: 'Create a product (admin)',
+    tag: 'products',
+    body: ProductInputSchema,
+    responses: {
+      201: { description: 'created', schema: ProductSchema },
+      ...errors(400, 401, 403, 409, 429, 503)
+    }
+  },
+  {
+    method: 'PUT',
+    path: '/products/:id',
+    upstream: 'catalog',
+    target: '/products/:id',
+    access: 'admin',
+    summary: 'Replace a product (admin, If-Match)',
+    tag: 'products',
+    params: Id,
+    headers: IfMatch,
+    body: ProductInputSchema,
+    responses: {
+      200: { description: 'updated', schema: ProductSchema },
+      ...errors(400, 401, 403, 404, 412, 428, 429, 503)
+    }
+  },
+  {
+    method: 'PATCH',
+    path: '/products/:id',
+    upstream: 'catalog',
+    target: '/products/:id',
+    access: 'admin',
+    summary: 'Change some fields of a product (admin, If-Match)',
+    tag: 'products',
+    params: Id,
+    headers: IfMatch,
+    body: ProductPatchSchema,
+    responses: {
+      200: { description: 'updated', schema: ProductSchema },
+      ...errors(400, 401, 403, 404, 412, 428, 429, 503)
+    }
+  },
+  {
+    method: 'DELETE',
+    path: '/products/:id',
+    upstream: 'catalog',
+    target: '/products/:id',
+    access: 'admin',
+    summary: 'Delete a product (admin, If-Match)',
+    tag: 'products',
+    params: Id,
+    headers: IfMatch,
+    responses: { 204: { description: 'deleted' }, ...errors(401, 403, 404, 412, 428, 429, 503) }
+  },
+  {
+    method: 'POST',
+    path: '/orders',
+    upstream: 'order',
+    target: '/orders',
+    access: 'user',
+    summary: 'Place an order (Idempotency-Key required)',
+    tag: 'orders',
+    headers: Type.Object({
+      'idempotency-key': Type.String({ minLength: 1, maxLength: 200, description: 'kept 24 h' })
+    }),
+    body: PlaceOrderSchema,
+    responses: {
+      201: { description: 'placed: PENDING until the stock is reserved', schema: OrderSchema },
+      200: { description: 'the same key and body again: the first answer', schema: OrderSchema },
+      ...errors(400, 401, 422, 429, 503)
+    }
+  },
+  {
+    method: 'GET',
+    path: '/orders',
+    upstream: 'order',
+    target: '/orders',
+    access: 'user',
+    summary: 'The caller’s orders, newest first',
+    tag: 'orders',
+    querystring: Type.Object(PageQuerySchema.properties, { additionalProperties: false }),
+    responses: {
+      200: { description: 'a page', schema: PageSchema(OrderSchema) },
+      ...errors(400, 401, 429, 503)
+    }
+  },
+  {
+    method: 'GET',
+    path: '/orders/:id',
+    upstream: 'order',
+    target: '/orders/:id',
+    access: 'user',
+    summary: 'One of the caller’s orders',
+    tag: 'orders',
+    params: Id,
+    responses: { 200: { description: 'the order', schema: OrderSchema }, ...errors(400, 401, 404, 429, 503) }
+  },
+  {
+    method: 'POST',
+    path: '/orders/:id/cancel',
+    upstream: 'order',
+    target: '/orders/:id/cancel',
+    access: 'user',
+    summary: 'Cancel a PENDING or CONFIRMED order',
+    tag: 'orders',
+    params: Id,
+    responses: { 200: { description: 'cancelled', schema: OrderSchema }, ...errors(401, 404, 409, 429, 503) }
+  },
+  {
+    method: 'GET',
+    path: '/notifications',
+    upstream: 'notification',
+    target: '/notifications',
+    access: 'user',
+    summary: 'The caller’s notifications, newest first',
+    tag: 'notifications',
+    querystring: Type.Object(PageQuerySchema.properties, { additionalProperties: false }),
+    responses: {
+      200: { description: 'a page', schema: PageSchema(NotificationSchema) },
+      ...errors(400, 401, 429, 503)
+    }
+  },
+  {
+    method: 'GET',
+    path: '/notifications/stream',
+    upstream: 'notification',
+    target: '/notifications/stream',
+    access: 'user',
+    stream: true,
+    summary: 'New notifications as Server-Sent Events (reconnect with Last-Event-ID to replay)',
+    tag: 'notifications',
+    querystring: Type.Object({ lastEventId: Type.Optional(Type.String()) }),
+    responses: {
+      200: { description: 'text/event-stream: `event: notification`, `id: <seq>`, `data: <notification>`' },
+      ...errors(400, 401, 429, 503)
+    }
+  }
+]
