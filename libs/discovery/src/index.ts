@@ -1,4 +1,4 @@
 export { createConsul, type ConsulClient } from './consul.ts'
 export { registerService, type Registration, type ServiceRegistration } from './register.ts'
 export { createResolver, type Resolver, type ResolverOptions } from './resolver.ts'
-export { discovery, type DiscoveryPluginOptions } from './plugin.ts'
+export { discovery, METRICS_TAG, type DiscoveryPluginOptions } from './plugin.ts'

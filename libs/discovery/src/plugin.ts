@@ -16,12 +16,17 @@ declare module 'fastify' {
   }
 }
 
+/** Instances with this tag serve /metrics (the HTTP kit's); Prometheus discovers them by it. */
+export const METRICS_TAG = 'metrics'
+
 async function plugin(app: FastifyInstance, options: DiscoveryPluginOptions): Promise<void> {
   app.decorate('registration', undefined)
   // Registered once listening (the port is known then), deregistered first thing at shutdown.
   app.addHook('onListen', async () => {
     const port = options.port ?? (app.server.address() as { port: number }).port
-    app.registration = await registerService(options.consul, { ...options, port })
+    // Tagged `metrics`: Prometheus scrapes every instance so tagged (deploy/prometheus).
+    const tags = [...new Set([...(options.tags ?? []), METRICS_TAG])]
+    app.registration = await registerService(options.consul, { ...options, port, tags })
     app.log.info({ id: app.registration.id }, 'registered in consul')
   })
   app.lifecycle.onShutdown('deregister', async () => {

@@ -132,6 +132,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       maxWaitTimeInMs: 1000
     })
     consumers.add(consumer)
+    // Counted from 0, so an alert on increase() sees the first dead letter too.
+    for (const topic of spec.topics) metrics.deadLettered.inc({ topic }, 0)
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       metrics.lag.set(
         { group: spec.groupId, topic: payload.topic, partition: String(payload.partition) },

@@ -63,6 +63,8 @@ function isPermanent(err: unknown): boolean {
 export function createEmailSender(options: EmailSenderOptions): EmailSender {
   const { pool, transport, metrics } = options
   const deliveries = deliveryMetrics(metrics.registry)
+  // Every outcome counted from 0, so an alert on increase() sees the first failure too.
+  for (const outcome of ['sent', 'retry', 'failed']) deliveries.attempts.inc({ channel: 'email', outcome }, 0)
   const batchSize = options.batchSize ?? 20
   const leaseMs = options.leaseMs ?? 60_000
   const domain = options.messageIdDomain ?? 'notification.platform.local'
