@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# The whole platform as local processes: the infrastructure (scripts/infra.sh), an SMTP sink, the
+# four services (the gateway twice) behind NGINX, and Prometheus scraping them through Consul.
+# Usage: scripts/platform.sh up|down|status|start NAME...|stop NAME...|kill NAME...
+# (npm run up / down / status). Logs in .tools/logs/<name>.log, pids in .tools/run/.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+APPS=(mail catalog order notification gateway gateway-2)
+SIGNING_KEY=$DATA/dev-signing-key.json
+
+port_of() {
+  case $1 in
+    mail) echo "$SMTP_HTTP_PORT" ;;
+    catalog) echo "$CATALOG_PORT" ;;
+    order) echo "$ORDER_PORT" ;;
+    notification) echo "$NOTIFICATION_PORT" ;;
+    gateway) echo "$GATEWAY_PORT" ;;
+    gateway-2) echo "$GATEWAY_2_PORT" ;;
+    *) die "unknown process '$1' (one of: ${APPS[*]})" ;;
+  esac
+}
+
+health_url() {
+  if [ "$1" = mail ]; then echo "http://$CLUSTER_HOST:$SMTP_HTTP_PORT/health"
+  else echo "http://$CLUSTER_HOST:$(port_of "$1")/health/ready"; fi
+}
+healthy() { curl -fsS --max-time 2 "$(health_url "$1")" >/dev/null 2>&1; }
+
+# The environment of each process: the same variables a container or a pod gets.
+env_of() {
+  local pg="postgres://%s:%s@$CLUSTER_HOST:$PG_PORT/%s"
+  local common=(HOST="$CLUSTER_HOST" LOG_LEVEL="${LOG_LEVEL:-info}" CONSUL_URL="http://$CLUSTER_HOST:$CONSUL_PORT"
+    ADVERTISE_ADDRESS="$CLUSTER_HOST" KAFKA_BROKERS="$CLUSTER_HOST:$KAFKA_PORT" SHUTDOWN_DRAIN_MS=1000
+    OTEL_EXPORTER_OTLP_ENDPOINT="${OTEL_EXPORTER_OTLP_ENDPOINT:-}")
+  case $1 in
+    mail) echo HOST="$CLUSTER_HOST" SMTP_PORT="$SMTP_PORT" SMTP_HTTP_PORT="$SMTP_HTTP_PORT" ;;
+    catalog) echo "${common[@]}" PORT="$CATALOG_PORT" DATABASE_URL="$(printf "$pg" catalog catalog catalog)" \
+      REDIS_URL="redis://$CLUSTER_HOST:$REDIS_PORT" ;;
+    order) echo "${common[@]}" PORT="$ORDER_PORT" DATABASE_URL="$(printf "$pg" orders orders orders)" ;;
+    notification) echo "${common[@]}" PORT="$NOTIFICATION_PORT" \
+      DATABASE_URL="$(printf "$pg" notifications notifications notifications)" \
+      SMTP_URL="smtp://$CLUSTER_HOST:$SMTP_PORT" ;;
+    gateway | gateway-2) echo "${common[@]}" PORT="$(port_of "$1")" REDIS_URL="redis://$CLUSTER_HOST:$REDIS_PORT" \
+      DEV_TOKENS_PRIVATE_JWK_FILE="$SIGNING_KEY" ;;
+  esac
+}
+
+dir_of() {
+  case $1 in
+    mail) echo "$ROOT/tools/testing" ;;
+    gateway-2) echo "$ROOT/services/gateway" ;;
+    *) echo "$ROOT/services/$1" ;;
+  esac
+}
+
+start_app() {
+  local name=$1 port entry
+  port=$(port_of "$name")
+  if pid_alive "$name" && healthy "$name"; then say "$name: already running on $CLUSTER_HOST:$port"; return 0; fi
+  pid_alive "$name" && stop_pid "$name"
+  port_free "$port" || { say "error: $name: port $port is taken by another process: stop it, or set its port variable"; return 1; }
+  if [ "$name" = mail ]; then entry=(src/smtp-sink-server.ts)
+  else entry=(--import ./src/instrumentation.ts src/server.ts); fi
+  # --title names the process (pid_alive checks it); exec keeps the recorded pid the node process's.
+  # shellcheck disable=SC2046 # env_of prints KEY=VALUE words
+  ( cd "$(dir_of "$name")" && exec env $(env_of "$name") node --title="platform-$name" --conditions=development "${entry[@]}" ) \
+    >>"$LOGS/$name.log" 2>&1 &
+  echo $! > "$RUN/$name.pid"
+  local t0=$SECONDS
+  wait_for "$name" 60 healthy "$name" || return 1
+  say "$name: ready on $CLUSTER_HOST:$port ($((SECONDS - t0)) s)"
+}
+
+stop_app() { stop_pid "$1"; say "$1: stopped"; }
+
+# SIGKILL, no shutdown: what a crash looks like (tests of resilience use it).
+kill_app() {
+  local pid
+  pid=$(cat "$RUN/$1.pid" 2>/dev/null) && pid_alive "$1" && kill -KILL "$pid" && say "$1: killed"
+  rm -f "$RUN/$1.pid"
+}
+
+signing_key() {
+  [ -s "$SIGNING_KEY" ] && return 0
+  mkdir -p "$DATA"
+  # The development token issuer's key (ES256), made once; every gateway instance signs with it.
+  (cd "$ROOT/services/gateway" && node --input-type=module -e "
+    import { exportJWK, generateKeyPair } from 'jose'
+    const { privateKey } = await generateKeyPair('ES256', { extractable: true })
+    process.stdout.write(JSON.stringify({ ...(await exportJWK(privateKey)), alg: 'ES256', kid: 'dev-' + Date.now().toString(36) }))
+  ") > "$SIGNING_KEY.tmp" && mv "$SIGNING_KEY.tmp" "$SIGNING_KEY" && chmod 600 "$SIGNING_KEY"
+  say "gateway: generated the development signing key ($SIGNING_KEY)"
+}
+
+prepare_data() {
+  step "catalog: migrate and seed"
+  # shellcheck disable=SC2046
+  (cd "$ROOT/services/catalog" && env $(env_of catalog) node --conditions=development src/migrate.ts >/dev/null \
+    && env $(env_of catalog) node --conditions=development src/seed.ts) >>"$LOGS/catalog.log" 2>&1 \
+    || { tail -n 5 "$LOGS/catalog.log" >&2; return 1; }
+}
+
+cmd_up() {
+  local t0=$SECONDS name failed=0
+  bash "$ROOT/scripts/setup.sh" && source "$ROOT/scripts/lib.sh" || return 1
+  mkdir -p "$DATA" "$RUN" "$LOGS"
+  bash "$ROOT/scripts/infra.sh" up || return 1
+  signing_key || return 1
+  prepare_data || return 1
+  step "platform: starting ${APPS[*]}"
+  declare -A jobs=()
+  for name in "${APPS[@]}"; do start_app "$name" & jobs[$name]=$!; done
+  for name in "${APPS[@]}"; do wait "${jobs[$name]}" || failed=1; done
+  [ $failed = 0 ] || { say "platform: not everything started (logs in $LOGS)"; return 1; }
+  say "platform: up in $((SECONDS - t0)) s"
+  cat >&2 <<EOF
+
+  API (through NGINX)   http://$CLUSTER_HOST:$NGINX_PORT/api/v1/products
+  API documentation     http://$CLUSTER_HOST:$NGINX_PORT/api/docs
+  Demo tokens           POST http://$CLUSTER_HOST:$NGINX_PORT/api/v1/auth/token {"username":"alice","password":"demo"}
+  Emails sent           http://$CLUSTER_HOST:$SMTP_HTTP_PORT/api/v1/messages
+  Prometheus            http://$CLUSTER_HOST:$PROMETHEUS_PORT  (API; alerts at /api/v1/alerts)
+  Consul                http://$CLUSTER_HOST:$CONSUL_PORT/ui
+  Logs                  $LOGS
+
+  Walk the main story:  npm run demo        Stop everything:  npm run down
+EOF
+}
+
+cmd_down() {
+  local name
+  for ((i = ${#APPS[@]} - 1; i >= 0; i--)); do name=${APPS[$i]}; pid_alive "$name" && stop_app "$name"; done
+  bash "$ROOT/scripts/infra.sh" down
+}
+
+cmd_status() {
+  local rc=0 name state
+  bash "$ROOT/scripts/infra.sh" status || rc=1
+  printf '%-11s %-8s %-22s %s\n' PROCESS PID ADDRESS STATE
+  for name in "${APPS[@]}"; do
+    if ! pid_alive "$name"; then state=stopped; rc=1
+    elif healthy "$name"; then state=healthy
+    else state=unhealthy; rc=1; fi
+    printf '%-11s %-8s %-22s %s\n' "$name" "$(cat "$RUN/$name.pid" 2>/dev/null || echo -)" "$CLUSTER_HOST:$(port_of "$name")" "$state"
+  done
+  return $rc
+}
+
+action=${1:-}; shift || true
+for name in "$@"; do port_of "$name" >/dev/null; done
+case $action in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  start) mkdir -p "$RUN" "$LOGS"; for name in "$@"; do start_app "$name" || exit 1; done ;;
+  stop) for name in "$@"; do stop_app "$name"; done ;;
+  kill) for name in "$@"; do kill_app "$name"; done ;;
+  *) die "usage: scripts/platform.sh up|down|status|start NAME...|stop NAME...|kill NAME... (NAME: ${APPS[*]})" ;;
+esac
