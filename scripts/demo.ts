@@ -3,10 +3,10 @@
 // a token, the catalog, an order, its confirmation, the notification and the email.
 import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { stack } from '@platform/testing'
+import { platform } from '@platform/testing'
 
-const edge = process.env.EDGE_URL ?? stack.nginx.url
-const mail = process.env.MAIL_URL ?? `http://127.0.0.1:${process.env.SMTP_HTTP_PORT ?? 58025}`
+const edge = process.env.EDGE_URL ?? platform.edge
+const mail = process.env.MAIL_URL ?? platform.mail
 const user = process.env.DEMO_USER ?? 'alice'
 let step = 0
 

@@ -27,6 +27,15 @@ health_url() {
 }
 healthy() { curl -fsS --max-time 2 "$(health_url "$1")" >/dev/null 2>&1; }
 
+# Ready, and passing in Consul: what other services and the gateways go by.
+discoverable() {
+  local service=${1%-2}
+  healthy "$1" || return 1
+  [ "$1" = mail ] && return 0
+  curl -fsS --max-time 2 "http://$CLUSTER_HOST:$CONSUL_PORT/v1/health/service/$service?passing" \
+    | grep -Eq "\"Port\": *$(port_of "$1")[,}]"
+}
+
 # The environment of each process: the same variables a container or a pod gets.
 env_of() {
   local pg="postgres://%s:%s@$CLUSTER_HOST:$PG_PORT/%s"
@@ -68,7 +77,7 @@ start_app() {
     >>"$LOGS/$name.log" 2>&1 &
   echo $! > "$RUN/$name.pid"
   local t0=$SECONDS
-  wait_for "$name" 60 healthy "$name" || return 1
+  wait_for "$name" 90 discoverable "$name" || return 1
   say "$name: ready on $CLUSTER_HOST:$port ($((SECONDS - t0)) s)"
 }
 

@@ -26,7 +26,14 @@ async function plugin(app: FastifyInstance, options: DiscoveryPluginOptions): Pr
     const port = options.port ?? (app.server.address() as { port: number }).port
     // Tagged `metrics`: Prometheus scrapes every instance so tagged (deploy/prometheus).
     const tags = [...new Set([...(options.tags ?? []), METRICS_TAG])]
-    app.registration = await registerService(options.consul, { ...options, port, tags })
+    // onListen runs after every onReady hook (migrations, consumers joined): the instance is ready
+    // now, so it is registered passing rather than invisible until Consul's first check.
+    app.registration = await registerService(options.consul, {
+      initialStatus: 'passing',
+      ...options,
+      port,
+      tags
+    })
     app.log.info({ id: app.registration.id }, 'registered in consul')
   })
   app.lifecycle.onShutdown('deregister', async () => {

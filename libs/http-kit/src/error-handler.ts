@@ -62,8 +62,9 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   if (isAppError(error)) {
     reply.code(error.statusCode)
     if (error instanceof UnavailableError) reply.header('retry-after', String(error.retryAfterSeconds))
+    // A dependency outage fails many requests the same way: one short line each, no stack.
     if (error.statusCode >= 500)
-      request.log.warn({ err: error, code: error.code }, 'request failed: dependency unavailable')
+      request.log.warn({ code: error.code, reason: error.message }, 'request failed: dependency unavailable')
     return errorBody(request, error.code, error.message, error.details)
   }
   const status = error.statusCode ?? 500

@@ -33,6 +33,9 @@ export function serverOptions(options: ServerOptions): FastifyServerOptions {
     // One line per request costs more than the rest of the kit; NGINX logs every request at the edge.
     logController: new LogController({ requestIdLogLabel: 'request_id', disableRequestLogging: true }),
     childLoggerFactory: lazyChildLogger,
+    // onReady hooks include joining a Kafka consumer group, which after a crash waits for the dead
+    // member's session to expire (10 s): allow well over that before calling the start failed.
+    pluginTimeout: 60_000,
     return503OnClosing: true,
     trustProxy: options.trustProxy ?? false,
     forceCloseConnections: 'idle'

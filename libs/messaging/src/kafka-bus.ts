@@ -126,10 +126,15 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     const maxAttempts = spec.maxAttempts ?? 3
     const retryBaseMs = spec.retryBaseMs ?? 200
     // A fetch waits at most 1 s for data (it returns as soon as any arrives): stopping waits for it.
+    // A member that died without leaving holds its partitions until its session expires: 10 s
+    // (kafkajs's default is 30 s), so a crashed instance's partitions move on quickly and its
+    // restart joins quickly.
     const consumer = kafka.consumer({
       groupId: spec.groupId,
       allowAutoTopicCreation: false,
-      maxWaitTimeInMs: 1000
+      maxWaitTimeInMs: 1000,
+      sessionTimeout: 10_000,
+      heartbeatInterval: 2_000
     })
     consumers.add(consumer)
     // Counted from 0, so an alert on increase() sees the first dead letter too.

@@ -32,9 +32,25 @@ export const stack = {
   prometheus: { url: `http://${host}:${port('PROMETHEUS_PORT')}` }
 }
 
+/** The platform's own processes of `npm run up` (scripts/platform.sh). */
+export const platform = {
+  edge: stack.nginx.url,
+  mail: `http://${host}:${port('SMTP_HTTP_PORT')}`,
+  catalog: `http://${host}:${port('CATALOG_PORT')}`,
+  gateways: [`http://${host}:${port('GATEWAY_PORT')}`, `http://${host}:${port('GATEWAY_2_PORT')}`],
+  /** The development token issuer's private JWK (made by `npm run up`). */
+  signingKeyFile: fileURLToPath(new URL('data/dev-signing-key.json', toolsDir())),
+  script: fileURLToPath(new URL('scripts/platform.sh', root))
+}
+
+function toolsDir(): URL {
+  const dir = process.env.PLATFORM_TOOLS_DIR
+  return dir ? new URL(`file://${dir.replace(/\/?$/, '/')}`) : new URL('.tools/', root)
+}
+
 /** Programs the stack installed under .tools/, for tests that start a private server of their own. */
 export const tools = {
-  consul: fileURLToPath(new URL(`.tools/consul/${setting('CONSUL_VERSION')}/consul`, root))
+  consul: fileURLToPath(new URL(`consul/${setting('CONSUL_VERSION')}/consul`, toolsDir()))
 }
 
 /** The development credentials deploy/postgres/init.sql gives each service's role. */
