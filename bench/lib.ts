@@ -127,10 +127,11 @@ function toMs(value: string): number {
   return Number(match[1]) * ({ us: 0.001, ms: 1, s: 1000 } as const)[match[2] as 'us' | 'ms' | 's']
 }
 
-/** wrk -t1 -cN against `url` (pinned to CPU 0 in pinned mode), after a warm-up run. */
+/** wrk -t1 -cN against `url` (pinned to CPU 0 in pinned mode), after a warm-up run. CPU per
+ *  request is summed over `serverPid` (one process or every process on the path). */
 export async function measure(
   url: string,
-  serverPid: number,
+  serverPid: number | number[],
   s: Settings,
   pinned: boolean,
   script?: { file: string; env: Record<string, string> }
@@ -147,10 +148,12 @@ export async function measure(
     const options = { env: { ...process.env, ...script?.env } }
     return pinned ? run('taskset', ['-c', '0', 'wrk', ...args], options) : run('wrk', args, options)
   }
+  const pids = [serverPid].flat()
+  const used = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0)
   await wrk(s.warmupSeconds)
-  const before = cpuSeconds(serverPid)
+  const before = used()
   const { stdout } = await wrk(s.durationSeconds)
-  const cpu = cpuSeconds(serverPid) - before
+  const cpu = used() - before
   const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? 0)
   const errors =
     Number(/Non-2xx or 3xx responses: (\d+)/.exec(stdout)?.[1] ?? 0) +
@@ -178,4 +181,106 @@ export function writeResults(name: string, results: unknown): string {
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`)
   writeFileSync(new URL(`${name}-latest.json`, dir), `${JSON.stringify(results, null, 2)}\n`)
   return file.pathname
+}
+
+/**
+ * An open-loop run at `rate` requests/s for `seconds` (undici, from this process): each latency is
+ * counted from when the request was due, not when it went out, so a stall is not hidden
+ * (coordinated omission). Returns p50/p99 in ms and how many failed (not 2xx).
+ */
+export async function paced(
+  url: string,
+  rate: number,
+  seconds: number,
+  headers: Record<string, string> = {}
+): Promise<{ p50Ms: number; p99Ms: number; failures: number; sent: number }> {
+  const { Pool } = await import('undici')
+  const target = new URL(url)
+  const pool = new Pool(target.origin, { connections: 64 })
+  const latencies: number[] = []
+  let failures = 0
+  const total = Math.floor(rate * seconds)
+  const t0 = performance.now()
+  const inflight: Array<Promise<void>> = []
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / rate
+    const wait = due - performance.now()
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait))
+    inflight.push(
+      pool.request({ method: 'GET', path: target.pathname + target.search, headers }).then(
+        async (res) => {
+          await res.body.dump()
+          if (res.statusCode < 300) latencies.push(performance.now() - due)
+          else failures++
+        },
+        () => void failures++
+      )
+    )
+  }
+  await Promise.all(inflight)
+  await pool.close()
+  latencies.sort((a, b) => a - b)
+  const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN
+  return { p50Ms: at(0.5), p99Ms: at(0.99), failures, sent: total }
+}
+
+/**
+ * NGINX with the edge config of deploy/nginx (rendered as in production, gateways `upstreams`) on a
+ * free port, pinned to CPU 1 in pinned mode. `microCache: false` renders it without the cache, so
+ * every read goes through to the gateway. `pids` are the master's and its worker's.
+ */
+export async function startEdge(
+  upstreams: string[],
+  pinned: boolean,
+  options: { microCache: boolean }
+): Promise<Server & { pids: number[] }> {
+  const { mkdtempSync, readFileSync: read, writeFileSync: write, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const dir = mkdtempSync(join(tmpdir(), 'edge-'))
+  const { chmodSync } = await import('node:fs')
+  chmodSync(dir, 0o755) // NGINX started as root runs its workers as nobody: they must reach the cache
+  const port = await freePort()
+  const conf = join(dir, 'nginx.conf')
+  const template = new URL('deploy/nginx/nginx.conf', root).pathname
+  await run('sh', [new URL('deploy/nginx/render.sh', root).pathname, template, conf], {
+    env: {
+      ...process.env,
+      EDGE_GATEWAYS: upstreams.map((u) => new URL(u).host).join(' '),
+      NGINX_LISTEN: `127.0.0.1:${port}`,
+      NGINX_WORKERS: '1',
+      NGINX_PID: join(dir, 'nginx.pid'),
+      NGINX_TEMP: join(dir, 'temp'),
+      NGINX_ACCESS_LOG: join(dir, 'access.log'),
+      NGINX_ERROR_LOG: join(dir, 'error.log'),
+      EDGE_RATE_PER_IP: '1000000r/s',
+      EDGE_BURST_PER_IP: '100000'
+    }
+  })
+  if (!options.microCache) write(conf, read(conf, 'utf8').replace('proxy_cache micro;', 'proxy_cache off;'))
+  const argv = ['-p', dir, '-c', conf]
+  await (pinned ? run('taskset', ['-c', '1', 'nginx', ...argv]) : run('nginx', argv))
+  const master = Number(read(join(dir, 'nginx.pid'), 'utf8').trim())
+  const { stdout } = await run('pgrep', ['-P', String(master)])
+  const pids = [master, ...stdout.trim().split('\n').map(Number)]
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: master,
+    pids,
+    stop: async () => {
+      await run('nginx', [...argv, '-s', 'stop']).catch(() => process.kill(master, 'SIGTERM'))
+      for (let i = 0; i < 50 && pids.some(alive); i++)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
 }
