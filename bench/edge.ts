@@ -82,7 +82,8 @@ try {
           ORDER_URL: 'http://127.0.0.1:9',
           NOTIFICATION_URL: 'http://127.0.0.1:9',
           JWT_JWKS: jwks,
-          RATE_LIMIT_MAX: '1000000000'
+          RATE_LIMIT_MAX: '1000000000',
+          RATE_LIMIT_NAMESPACE: 'ratelimit-bench:' // never the platform's own counters
         },
         pinned
       )

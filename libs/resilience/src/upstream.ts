@@ -124,14 +124,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     return response
   }
 
-  // `timeout` bounds the wait for the headers and then for each chunk of the body, with undici's
-  // own timers (no AbortSignal and timer per call): when one fires the socket is destroyed.
-  function dispatch(
-    instance: string,
-    request: UpstreamRequest,
-    signal: AbortSignal | undefined,
-    timeout?: number
-  ) {
+  function dispatch(instance: string, request: UpstreamRequest, signal: AbortSignal) {
     const raw = typeof request.body === 'string' || Buffer.isBuffer(request.body)
     const json = request.body !== undefined && !raw
     return agent.request({

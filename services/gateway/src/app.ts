@@ -176,6 +176,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     redis: app.redis,
     max: config.RATE_LIMIT_MAX,
     windowMs: config.RATE_LIMIT_WINDOW_MS,
+    namespace: config.RATE_LIMIT_NAMESPACE,
     onFallback: (local) =>
       local
         ? app.log.warn('redis unavailable: rate limits are counted per gateway instance until it returns')

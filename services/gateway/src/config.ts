@@ -37,6 +37,8 @@ export const ConfigSchema = Type.Object({
   DEV_TOKENS_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 86400, default: 3600 }),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600 }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, default: 60000 }),
+  /** Key prefix of the counters in Redis: gateways sharing it share the counts. */
+  RATE_LIMIT_NAMESPACE: Type.String({ minLength: 1, maxLength: 100, default: 'ratelimit:' }),
   /** Browser origins allowed to call the API (comma-separated); none by default. */
   CORS_ORIGINS: Type.String({ default: '' }),
   /** Proxies whose X-Forwarded-For is believed (the NGINX edge): addresses, CIDRs or `loopback`. */

@@ -10,6 +10,8 @@ export interface RateLimitOptions {
   /** Requests per window per user (per client IP when anonymous), across all gateway instances. */
   max: number
   windowMs: number
+  /** Redis key prefix: gateways with the same one share their counts. */
+  namespace: string
   /** Called when the limiter falls back to, or returns from, local counting. */
   onFallback: (local: boolean) => void
 }
@@ -20,8 +22,8 @@ export interface RateLimitOptions {
  * client may get up to `max` × instances), and Redis takes over again when it is back. One key
  * space for every route: the limit is per caller, not per route.
  */
-function fallbackStore(redis: Redis, onFallback: (local: boolean) => void) {
-  const shared = new RedisStore(false, false, redis, 'ratelimit:')
+function fallbackStore(redis: Redis, namespace: string, onFallback: (local: boolean) => void) {
+  const shared = new RedisStore(false, false, redis, namespace)
   const local = new LocalStore(false, false, 10_000)
   let usingLocal = false
   const use = (isLocal: boolean) => {
@@ -69,7 +71,7 @@ export async function registerRateLimit(app: FastifyInstance, options: RateLimit
     hook: 'preHandler', // after authentication, so a user is counted as the user
     max: options.max,
     timeWindow: options.windowMs,
-    store: fallbackStore(options.redis, options.onFallback),
+    store: fallbackStore(options.redis, options.namespace, options.onFallback),
     keyGenerator: keyOf,
     errorResponseBuilder: (_request, context) =>
       new AppError(429, 'RATE_LIMITED', `too many requests; retry in ${context.after}`)

@@ -166,7 +166,12 @@ test('admin routes need the admin role; services’ internal endpoints are not r
 test('rate limit: 429 with Retry-After after the limit, shared by gateway instances; a second user is unaffected', async (t) => {
   const idp = await identityProvider()
   const upstream = await recordingService(t)
-  const env = { JWT_JWKS: idp.jwks, RATE_LIMIT_MAX: '3', RATE_LIMIT_WINDOW_MS: '60000' }
+  const env = {
+    JWT_JWKS: idp.jwks,
+    RATE_LIMIT_MAX: '3',
+    RATE_LIMIT_WINDOW_MS: '60000',
+    RATE_LIMIT_NAMESPACE: `ratelimit-test-${randomUUID()}:` // both instances count together
+  }
   const [a, b] = [await gateway(t, upstream.url, env), await gateway(t, upstream.url, env)]
   const user = `u${randomUUID().slice(0, 8)}` // a fresh counter in the shared Redis
   const userA = { authorization: `Bearer ${await idp.sign({ sub: user })}` }

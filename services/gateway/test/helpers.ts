@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto'
+import { createHmac, randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { TestContext } from 'node:test'
@@ -101,6 +101,8 @@ export async function gateway(
       JWT_ISSUER: ISSUER,
       JWT_AUDIENCE: AUDIENCE,
       UPSTREAM_TIMEOUT_MS: '1000',
+      // Counters of the test's own in the shared Redis (pass the same one to share them).
+      RATE_LIMIT_NAMESPACE: `ratelimit-test-${randomUUID()}:`,
       ...env
     })
   )
