@@ -4,6 +4,7 @@
 # (npm run infra:up / infra:down / infra:status / infra:reset). Data, logs and pids live in .tools/.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=infra/postgres.sh disable=SC1090 # each component's start/stop/ready functions
 for c in postgres redis kafka consul nginx prometheus; do source "$ROOT/scripts/infra/$c.sh"; done
 
 ALL=(postgres redis kafka consul nginx prometheus)

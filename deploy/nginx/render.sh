@@ -29,5 +29,6 @@ export NGINX_TEMP="${NGINX_TEMP:-/tmp/nginx}"
 export NGINX_ACCESS_LOG="${NGINX_ACCESS_LOG:-/dev/stdout}"
 export NGINX_ERROR_LOG="${NGINX_ERROR_LOG:-/dev/stderr}"
 mkdir -p "$NGINX_TEMP"
+# shellcheck disable=SC2016 # envsubst's list of variables, not an expansion
 envsubst '${EDGE_GATEWAY_SERVERS} ${NGINX_LISTEN} ${EDGE_RATE_PER_IP} ${EDGE_BURST_PER_IP} ${EDGE_MICROCACHE_TTL} ${NGINX_WORKERS} ${NGINX_PID} ${NGINX_TEMP} ${NGINX_ACCESS_LOG} ${NGINX_ERROR_LOG}' \
   < "$template" > "$output"

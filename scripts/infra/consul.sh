@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Consul agent in dev mode (one in-memory server), built from source by scripts/setup.sh.
 # Every port is moved off Consul's defaults, relative to the HTTP port, so it never meets a
 # developer's own agent: server -200, serf LAN -199, serf WAN -198, gRPC +2, gRPC TLS +3, DNS +100.

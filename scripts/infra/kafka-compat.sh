@@ -24,6 +24,6 @@ for v in "${versions[@]}"; do
     out="broker did not start: $(tail -n 3 "$LOGS/kafka.log")"; verdict=FAIL
   fi
   kafka_stop; rm -rf "$KAFKA_DATA"
-  { echo "$v: $verdict"; sed 's/^/    /' <<<"$out"; } | tee -a "$results"
+  { echo "$v: $verdict"; printf '%s\n' "$out" | sed 's/^/    /'; } | tee -a "$results"
 done
 echo "results written to $results"

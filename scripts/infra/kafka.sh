@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Apache Kafka in KRaft mode, run from its Maven Central jars on the machine's Java 17.
 KAFKA_HOME=$TOOLS/kafka/$KAFKA_VERSION
 KAFKA_DATA=$DATA/kafka
@@ -17,6 +18,7 @@ kafka_start_broker_only() {
   [ -d "$KAFKA_HOME/libs" ] || die "kafka $KAFKA_VERSION is not installed; run scripts/setup.sh"
   mkdir -p "$KAFKA_DATA"
   local conf=$RUN/kafka-server.properties
+  # shellcheck disable=SC2016 # envsubst's list of variables, not an expansion
   envsubst '${CLUSTER_HOST} ${KAFKA_PORT} ${KAFKA_CONTROLLER_PORT} ${KAFKA_DATA}' \
     < "$ROOT/scripts/infra/kafka/server.properties" > "$conf"
   if [ ! -f "$KAFKA_DATA/meta.properties" ]; then

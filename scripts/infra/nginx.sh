@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # NGINX from Debian, run with the edge config from deploy/nginx rendered for 127.0.0.1:$NGINX_PORT,
 # in front of the two native gateway instances.
 NGINX_PREFIX=$DATA/nginx

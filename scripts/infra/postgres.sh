@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # PostgreSQL 15 from Debian: a private cluster in $DATA/postgres on 127.0.0.1:$PG_PORT, TCP only.
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 PG_DIR=$DATA/postgres

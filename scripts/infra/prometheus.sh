@@ -1,8 +1,10 @@
+# shellcheck shell=bash
 # Prometheus from Debian with the configuration in deploy/prometheus, data in $DATA/prometheus.
 PROM_DIR=$DATA/prometheus
 
 prometheus_render() {
   mkdir -p "$PROM_DIR/data"
+  # shellcheck disable=SC2016,SC2034 # envsubst's list of variables; they are its environment
   PROMETHEUS_TARGET="$CLUSTER_HOST:$PROMETHEUS_PORT" CONSUL_ADDRESS="$CLUSTER_HOST:$CONSUL_PORT" \
   PROMETHEUS_RULES="$ROOT/deploy/prometheus/rules" \
     envsubst '${PROMETHEUS_TARGET} ${CONSUL_ADDRESS} ${PROMETHEUS_RULES}' \

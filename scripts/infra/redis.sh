@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Redis 7 from Debian on 127.0.0.1:$REDIS_PORT, data in $DATA/redis.
 redis_start() {
   mkdir -p "$DATA/redis"

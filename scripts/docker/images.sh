@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds every service image on the local Docker engine, from the repository root with each
+# service's Dockerfile, on the stand-in base image (scripts/docker/base-image.sh) since the official
+# Node image can't be pulled here. Prints each image's size and writes them to
+# bench-results/images-latest.json. Usage: scripts/docker/images.sh [SERVICE…]
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+cd "$ROOT"
+
+SERVICES=("$@")
+[ ${#SERVICES[@]} -gt 0 ] || SERVICES=(gateway catalog order notification)
+bash scripts/docker/engine.sh
+BASE=$(bash scripts/docker/base-image.sh)
+REVISION=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+TAG=${IMAGE_TAG:-dev}
+mkdir -p "$ROOT/bench-results"
+sizes=()
+for service in "${SERVICES[@]}"; do
+  [ -f "services/$service/Dockerfile" ] || die "no services/$service/Dockerfile"
+  t0=$SECONDS
+  step "image: platform/$service:$TAG"
+  # The legacy builder: Debian's engine has no buildx, and the Dockerfiles need nothing BuildKit adds.
+  DOCKER_BUILDKIT=0 docker build -q -f "services/$service/Dockerfile" --build-arg "BASE_IMAGE=$BASE" \
+    --build-arg "REVISION=$REVISION" -t "platform/$service:$TAG" . >"$LOGS/image-$service.log" 2>&1 \
+    || { tail -n 30 "$LOGS/image-$service.log" >&2; die "building platform/$service failed (log: $LOGS/image-$service.log)"; }
+  bytes=$(docker image inspect -f '{{.Size}}' "platform/$service:$TAG")
+  sizes+=("\"$service\": $bytes")
+  say "image: platform/$service:$TAG — $(awk -v b="$bytes" 'BEGIN { printf "%.0f MB", b / 1e6 }') ($((SECONDS - t0)) s)"
+done
+printf '{ "base": "%s", "goalBytes": 250000000, "sizes": { %s } }\n' "$BASE" "$(IFS=,; echo "${sizes[*]}")" \
+  > "$ROOT/bench-results/images-latest.json"
+# Dangling layers of earlier builds of the same tags.
+docker image prune -f >/dev/null 2>&1 || true
