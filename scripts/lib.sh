@@ -25,6 +25,7 @@ if [ -x "$TOOLS/node/bin/node" ]; then
 fi
 # Prometheus and promtool built by setup.sh (Debian's lack Consul service discovery).
 [ -x "$TOOLS/prometheus/$PROMETHEUS_VERSION/prometheus" ] && PATH="$TOOLS/prometheus/$PROMETHEUS_VERSION:$PATH"
+[ -x "$TOOLS/k8s/helm" ] && PATH="$TOOLS/k8s:$PATH"
 [ -x "$TOOLS/hadolint/$HADOLINT_VERSION/hadolint" ] && PATH="$TOOLS/hadolint/$HADOLINT_VERSION:$PATH"
 PATH="$ROOT/node_modules/.bin:$PATH"
 export PATH

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole platform as local processes: the infrastructure (scripts/infra.sh), an SMTP sink, the
 # four services (the gateway twice) behind NGINX, and Prometheus scraping them through Consul.
-# Usage: scripts/platform.sh up|down|status|start NAME...|stop NAME...|kill NAME...
+# Usage: scripts/platform.sh up|down|status|start NAME...|stop NAME...|kill NAME...|keygen
 # (npm run up / down / status). Logs in .tools/logs/<name>.log, pids in .tools/run/.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -166,5 +166,6 @@ case $action in
   start) mkdir -p "$RUN" "$LOGS"; for name in "$@"; do start_app "$name" || exit 1; done ;;
   stop) for name in "$@"; do stop_app "$name"; done ;;
   kill) for name in "$@"; do kill_app "$name"; done ;;
-  *) die "usage: scripts/platform.sh up|down|status|start NAME...|stop NAME...|kill NAME... (NAME: ${APPS[*]})" ;;
+  keygen) signing_key ;;
+  *) die "usage: scripts/platform.sh up|down|status|start NAME...|stop NAME...|kill NAME...|keygen (NAME: ${APPS[*]})" ;;
 esac

@@ -129,6 +129,33 @@ setup_hadolint() {
   did+=("hadolint $HADOLINT_VERSION into $dir")
 }
 
+# Helm and kubeconform (wrapper module scripts/infra/k8s-tools), and the JSON schemas of the pinned
+# Kubernetes release, generated from its OpenAPI: the chart is checked offline, without a cluster.
+setup_k8s_tools() {
+  local dir=$TOOLS/k8s schemas=$TOOLS/k8s/schemas/v$KUBERNETES_VERSION-standalone-strict
+  if [ ! -x "$dir/helm" ] || [ ! -x "$dir/kubeconform" ] || [ "$(cat "$dir/versions" 2>/dev/null)" != "$HELM_VERSION $KUBECONFORM_VERSION" ]; then
+    command -v go >/dev/null || die "Go is needed to build Helm: install Go 1.26 or newer"
+    step "k8s tools: building Helm $HELM_VERSION and kubeconform $KUBECONFORM_VERSION with the Go module proxy (once)"
+    mkdir -p "$dir"
+    (cd "$ROOT/scripts/infra/k8s-tools" && \
+      GOFLAGS=-mod=readonly GOMODCACHE="$TOOLS/go/mod" GOCACHE="$TOOLS/go/cache" \
+      go build -trimpath -ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" -o "$dir/" \
+        helm.sh/helm/v3/cmd/helm github.com/yannh/kubeconform/cmd/kubeconform) >"$LOGS/k8s-tools-build.log" 2>&1 \
+      || { tail -n 20 "$LOGS/k8s-tools-build.log" >&2; die "building Helm and kubeconform failed (log: $LOGS/k8s-tools-build.log)"; }
+    echo "$HELM_VERSION $KUBECONFORM_VERSION" > "$dir/versions"
+    did+=("Helm $HELM_VERSION and kubeconform $KUBECONFORM_VERSION into $dir")
+  fi
+  if [ ! -f "$schemas/deployment-apps-v1.json" ]; then
+    step "k8s tools: schemas of Kubernetes $KUBERNETES_VERSION from its OpenAPI"
+    local src
+    src=$(cd "$ROOT/scripts/infra/k8s-tools" && GOFLAGS=-mod=mod GOMODCACHE="$TOOLS/go/mod" \
+      go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+    [ -f "$src/api/openapi-spec/swagger.json" ] || die "no OpenAPI in k8s.io/kubernetes@v$KUBERNETES_VERSION"
+    node "$ROOT/scripts/k8s/openapi-to-schemas.ts" "$src/api/openapi-spec/swagger.json" "$TOOLS/k8s/schemas" "$KUBERNETES_VERSION" >/dev/null
+    did+=("Kubernetes $KUBERNETES_VERSION schemas into $TOOLS/k8s/schemas")
+  fi
+}
+
 t0=$SECONDS
 setup_node
 if [ "${1:-all}" = node ]; then
@@ -140,6 +167,7 @@ else
   setup_consul
   setup_prometheus
   setup_hadolint
+  setup_k8s_tools
 fi
 if [ ${#did[@]} -eq 0 ]; then
   say "setup: everything already in place (Node $(node --version)$([ "${1:-all}" = node ] || echo ", Kafka $KAFKA_VERSION, Consul $CONSUL_VERSION, Prometheus $PROMETHEUS_VERSION"))"
