@@ -50,6 +50,7 @@ interface Container {
 interface PodSpec {
   securityContext?: { runAsNonRoot?: boolean; seccompProfile?: { type: string } }
   containers: Container[]
+  initContainers?: Container[]
   volumes?: Array<{ name: string; emptyDir?: unknown }>
 }
 interface PodTemplate {
@@ -137,6 +138,14 @@ for (const profile of PROFILES) {
       for (const label of required) assert.ok(pod.metadata.labels[label], `${where} pods have ${label}`)
       assert.equal(pod.spec.securityContext?.runAsNonRoot, true, `${where}: runAsNonRoot`)
       assert.equal(pod.spec.securityContext?.seccompProfile?.type, 'RuntimeDefault', `${where}: seccomp`)
+      for (const init of pod.spec.initContainers ?? []) {
+        const at = `${where}/${init.name} (init)`
+        assert.equal(init.securityContext?.allowPrivilegeEscalation, false, `${at}: no privilege escalation`)
+        assert.deepEqual(init.securityContext?.capabilities?.drop, ['ALL'], `${at}: all capabilities dropped`)
+        assert.equal(init.securityContext?.readOnlyRootFilesystem, true, `${at}: read-only root filesystem`)
+        for (const kind of ['requests', 'limits'] as const)
+          for (const r of ['cpu', 'memory']) assert.ok(init.resources?.[kind]?.[r], `${at}: ${kind}.${r}`)
+      }
       for (const c of pod.spec.containers) {
         const at = `${where}/${c.name}`
         assert.equal(c.securityContext?.allowPrivilegeEscalation, false, `${at}: no privilege escalation`)
