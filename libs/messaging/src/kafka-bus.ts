@@ -122,7 +122,25 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     metrics.deadLettered.inc({ topic })
   }
 
+  // Auto-creation is off: a consumer of a topic that doesn't exist would wait in the group join
+  // forever. Say so at start instead, naming the topics (and their DLQs, which handlers write to).
+  async function assertTopicsExist(topics: string[]): Promise<void> {
+    const admin = kafka.admin()
+    await admin.connect()
+    try {
+      const existing = new Set(await admin.listTopics())
+      const missing = topics.flatMap((t) => [t, `${t}.dlq`]).filter((t) => !existing.has(t))
+      if (missing.length > 0)
+        throw new Error(
+          `Kafka topics missing: ${missing.join(', ')} (auto-creation is off; create them, e.g. from deploy/kafka/topics.json)`
+        )
+    } finally {
+      await admin.disconnect()
+    }
+  }
+
   async function subscribe(spec: SubscribeOptions): Promise<Subscription> {
+    await assertTopicsExist(spec.topics)
     const maxAttempts = spec.maxAttempts ?? 3
     const retryBaseMs = spec.retryBaseMs ?? 200
     // A fetch waits at most 1 s for data (it returns as soon as any arrives): stopping waits for it.

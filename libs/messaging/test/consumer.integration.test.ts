@@ -152,3 +152,21 @@ test('trace context survives the hop: the consumer runs in the producer trace', 
   })
   assert.equal(lag, 0)
 })
+
+test('subscribing to a topic that does not exist fails at once, naming it and its DLQ', async (t) => {
+  const { bus, topic } = await fixture(t)
+  const started = Date.now()
+  await assert.rejects(
+    bus.subscribe({ groupId: `g-${randomUUID()}`, topics: [`${topic}.nope`], handle: async () => {} }),
+    (err: Error) => {
+      assert.match(
+        err.message,
+        new RegExp(
+          `Kafka topics missing: ${topic.replaceAll('.', '\\.')}\\.nope, ${topic.replaceAll('.', '\\.')}\\.nope\\.dlq`
+        )
+      )
+      return true
+    }
+  )
+  assert.ok(Date.now() - started < 10_000, 'not after a group join that never ends')
+})
