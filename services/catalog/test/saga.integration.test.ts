@@ -14,7 +14,8 @@ async function saga(t: TestContext) {
   const topics = await scratchTopics([
     `${prefix}order.events`,
     `${prefix}order.events.dlq`,
-    `${prefix}catalog.events`
+    `${prefix}catalog.events`,
+    `${prefix}catalog.events.dlq`
   ])
   const { apps, url } = await catalogs(t, 1, { env: { KAFKA_TOPIC_PREFIX: prefix } })
   const bus = createKafkaBus({
