@@ -24,12 +24,20 @@ async function saga(t: TestContext) {
     metrics: createMetrics({ service: 't', processMetrics: false })
   })
   const answers: IncomingEvent[] = []
-  const subscription = await bus.subscribe({
-    groupId: `${prefix}observer`,
-    topics: [`${prefix}catalog.events`],
-    fromBeginning: true,
-    handle: async (event) => void answers.push(event)
-  })
+  const subscription = await bus
+    .subscribe({
+      groupId: `${prefix}observer`,
+      topics: [`${prefix}catalog.events`],
+      fromBeginning: true,
+      handle: async (event) => void answers.push(event)
+    })
+    .catch(async (err: unknown) => {
+      // The cleanup below is not registered yet: without this, the topics' admin connection would
+      // keep the test process alive until the broker drops it (10 minutes).
+      await bus.close()
+      await topics.drop()
+      throw err
+    })
   const db = new pg.Client({ connectionString: url })
   await db.connect()
   // Runs after catalogs() closed the app (hooks run in the order they were added): topics go last.
