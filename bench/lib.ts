@@ -1,8 +1,11 @@
 // Shared by the benchmark suites: start servers pinned to a CPU, drive them with wrk, read their
 // CPU time, keep medians of same-round ratios, write results. Method: shared/PERFORMANCE.md.
 import { spawn, execFile, type ChildProcess } from 'node:child_process'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { Pool } from 'undici'
 import { freePort } from '@platform/testing'
 
 const run = promisify(execFile)
@@ -194,7 +197,6 @@ export async function paced(
   seconds: number,
   headers: Record<string, string> = {}
 ): Promise<{ p50Ms: number; p99Ms: number; failures: number; sent: number }> {
-  const { Pool } = await import('undici')
   const target = new URL(url)
   const pool = new Pool(target.origin, { connections: 64 })
   const latencies: number[] = []
@@ -234,11 +236,7 @@ export async function startEdge(
   pinned: boolean,
   options: { microCache: boolean }
 ): Promise<Server & { pids: number[] }> {
-  const { mkdtempSync, readFileSync: read, writeFileSync: write, rmSync } = await import('node:fs')
-  const { tmpdir } = await import('node:os')
-  const { join } = await import('node:path')
   const dir = mkdtempSync(join(tmpdir(), 'edge-'))
-  const { chmodSync } = await import('node:fs')
   chmodSync(dir, 0o755) // NGINX started as root runs its workers as nobody: they must reach the cache
   const port = await freePort()
   const conf = join(dir, 'nginx.conf')
@@ -257,10 +255,11 @@ export async function startEdge(
       EDGE_BURST_PER_IP: '100000'
     }
   })
-  if (!options.microCache) write(conf, read(conf, 'utf8').replace('proxy_cache micro;', 'proxy_cache off;'))
+  if (!options.microCache)
+    writeFileSync(conf, readFileSync(conf, 'utf8').replace('proxy_cache micro;', 'proxy_cache off;'))
   const argv = ['-p', dir, '-c', conf]
   await (pinned ? run('taskset', ['-c', '1', 'nginx', ...argv]) : run('nginx', argv))
-  const master = Number(read(join(dir, 'nginx.pid'), 'utf8').trim())
+  const master = Number(readFileSync(join(dir, 'nginx.pid'), 'utf8').trim())
   const { stdout } = await run('pgrep', ['-P', String(master)])
   const pids = [master, ...stdout.trim().split('\n').map(Number)]
   return {

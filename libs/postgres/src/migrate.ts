@@ -20,6 +20,26 @@ export class MigrationError extends Error {
   override name = 'MigrationError'
 }
 
+/** One folder of migrations and the table recording it (a service's own, a lib's like messaging). */
+export interface MigrationSet {
+  dir: string
+  table?: string
+}
+
+/** Applies several sets in order, each with its own history table; returns each set's result. */
+export async function migrateAll(
+  pool: pg.Pool,
+  sets: MigrationSet[],
+  log?: (message: string) => void
+): Promise<Array<MigrationResult & { table: string }>> {
+  const results = []
+  for (const set of sets) {
+    const result = await migrate(pool, { ...set, ...(log ? { log } : {}) })
+    results.push({ ...result, table: set.table ?? 'schema_migrations' })
+  }
+  return results
+}
+
 const FILE = /^(\d{4,})_([a-z0-9_]+)\.sql$/ // 0001_create_products.sql
 const LOCK_KEY = 7_215_040_731 // pg_advisory_lock key shared by every migrator of a database
 

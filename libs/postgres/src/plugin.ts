@@ -4,13 +4,13 @@ import type pg from 'pg'
 import '@platform/http-kit'
 import { poolMetrics, type Metrics } from '@platform/metrics'
 import { checkPostgres, createPool, type PoolOptions } from './pool.ts'
-import { migrate } from './migrate.ts'
+import { migrateAll, type MigrationSet } from './migrate.ts'
 
 export interface PostgresPluginOptions extends PoolOptions {
   metrics: Metrics
   /** Migration sets applied in order before the app is ready, each with its own history table
    *  (e.g. the service's own, then @platform/messaging's). */
-  migrations?: Array<{ dir: string; table?: string }>
+  migrations?: MigrationSet[]
   readinessTimeoutMs?: number
 }
 
@@ -40,9 +40,7 @@ async function plugin(app: FastifyInstance, options: PostgresPluginOptions): Pro
     timeoutMs: options.readinessTimeoutMs ?? 1000
   })
   try {
-    for (const set of options.migrations ?? []) {
-      await migrate(pool, { ...set, log: (message) => app.log.info({ pool: name }, message) })
-    }
+    await migrateAll(pool, options.migrations ?? [], (message) => app.log.info({ pool: name }, message))
   } catch (err) {
     untrack()
     await pool.end() // the app never starts, so its shutdown phases never run

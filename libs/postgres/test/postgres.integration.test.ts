@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { test, type TestContext } from 'node:test'
 import Fastify from 'fastify'
@@ -8,6 +11,7 @@ import {
   checkPostgres,
   createPool,
   migrate,
+  migrateAll,
   MigrationError,
   postgres,
   withTransaction
@@ -40,6 +44,25 @@ test('migrations apply in order once, and a second run applies nothing', async (
     pool.query('INSERT INTO items (id, name, price_minor) VALUES (2, $1, -1)', ['x']),
     /check constraint/
   )
+})
+
+test('several sets apply in order, each recorded in its own table', async (t) => {
+  const { pool } = await scratchPool(t)
+  const extra = await mkdtemp(join(tmpdir(), 'migrations-'))
+  t.after(() => rm(extra, { recursive: true, force: true }))
+  await writeFile(join(extra, '0001_extras.sql'), 'CREATE TABLE extras (item_id int REFERENCES items (id));')
+
+  const results = await migrateAll(pool, [
+    { dir: fixtures('migrations') },
+    { dir: extra, table: 'extra_migrations' }
+  ])
+
+  assert.deepEqual(results, [
+    { table: 'schema_migrations', applied: ['0001', '0002'], current: '0002' },
+    { table: 'extra_migrations', applied: ['0001'], current: '0001' }
+  ])
+  const { rows } = await pool.query<{ version: string }>('SELECT version FROM extra_migrations')
+  assert.deepEqual(rows, [{ version: '0001' }])
 })
 
 test('instances migrating at the same time apply each migration once', async (t) => {

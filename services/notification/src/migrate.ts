@@ -2,7 +2,7 @@
 import Type from 'typebox'
 import { readConfig } from '@platform/config'
 import { orExit } from './startup.ts'
-import { createPool, migrate } from '@platform/postgres'
+import { createPool, migrateAll } from '@platform/postgres'
 import { migrationSets } from './app.ts'
 
 const config = await orExit('configuration', () =>
@@ -11,10 +11,8 @@ const config = await orExit('configuration', () =>
 const pool = createPool({ connectionString: config.DATABASE_URL, name: 'notification-migrate' })
 await orExit('migrate', async () => {
   try {
-    for (const set of migrationSets) {
-      const { applied, current } = await migrate(pool, { ...set, log: (m) => console.log(m) })
-      console.log(`${set.table ?? 'schema_migrations'}: ${applied.length} applied, at ${current ?? 'none'}`)
-    }
+    for (const { table, applied, current } of await migrateAll(pool, migrationSets, (m) => console.log(m)))
+      console.log(`${table}: ${applied.length} applied, at ${current ?? 'none'}`)
   } finally {
     await pool.end()
   }
