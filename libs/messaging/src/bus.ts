@@ -23,6 +23,15 @@ export interface SubscribeOptions {
   topics: string[]
   /** Applies one event. Throwing retries it with backoff; after `maxAttempts` it is dead-lettered. */
   handle: (event: IncomingEvent) => Promise<void>
+  /**
+   * Optional: applies consecutive events of one partition together (at most `maxBatchSize`, in
+   * order), typically in one transaction (`handleBatchOnce`). Should it throw, none of them may
+   * have taken effect: they are then applied one by one with `handle` (retries, dead letters), so a
+   * poison event still lands alone in the DLQ.
+   */
+  handleBatch?: (events: IncomingEvent[]) => Promise<void>
+  /** Most events given to `handleBatch` at once. Default 100. */
+  maxBatchSize?: number
   maxAttempts?: number
   retryBaseMs?: number
   fromBeginning?: boolean

@@ -16,5 +16,5 @@ export {
   type OutboxRelay,
   type OutboxRelayOptions
 } from './outbox.ts'
-export { handleOnce } from './inbox.ts'
+export { handleBatchOnce, handleOnce, type BatchOnceOptions } from './inbox.ts'
 export { messaging, type MessagingPluginOptions } from './plugin.ts'

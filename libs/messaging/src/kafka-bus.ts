@@ -11,7 +11,7 @@ import {
 import { consumerMetrics, type Metrics } from '@platform/metrics'
 import type { IncomingEvent, MessageBus, OutgoingMessage, SubscribeOptions, Subscription } from './bus.ts'
 import { decodeEnvelope, SchemaViolation } from './envelope.ts'
-import { inConsumerSpan } from './trace.ts'
+import { inBatchSpan, inConsumerSpan } from './trace.ts'
 
 export interface KafkaBusOptions {
   brokers: string[]
@@ -143,6 +143,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     await assertTopicsExist(spec.topics)
     const maxAttempts = spec.maxAttempts ?? 3
     const retryBaseMs = spec.retryBaseMs ?? 200
+    const maxBatchSize = spec.maxBatchSize ?? 100
     // A fetch waits at most 1 s for data (it returns as soon as any arrives): stopping waits for it.
     // A member that died without leaving holds its partitions until its session expires: 10 s
     // (kafkajs's default is 30 s), so a crashed instance's partitions move on quickly and its
@@ -165,44 +166,87 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     })
     await consumer.connect()
     await consumer.subscribe({ topics: spec.topics, fromBeginning: spec.fromBeginning ?? false })
+    // One message: retried with backoff, dead-lettered when it can't be applied.
+    async function handleOne(event: IncomingEvent, message: KafkaMessage): Promise<void> {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await inConsumerSpan(event.topic, event.headers, () => spec.handle(event))
+          return
+        } catch (err) {
+          if (err instanceof SchemaViolation || attempt >= maxAttempts) {
+            await deadLetter(
+              event.topic,
+              event.partition,
+              message,
+              err instanceof SchemaViolation ? 'schema' : 'handler',
+              (err as Error).message,
+              attempt
+            )
+            return
+          }
+          await sleep(Math.random() * retryBaseMs * 2 ** (attempt - 1))
+        }
+      }
+    }
+
+    // Consecutive decoded events of one partition: together through handleBatch when there is
+    // more than one, else (or when the batch fails) one by one.
+    async function handleRun(run: Array<{ event: IncomingEvent; message: KafkaMessage }>): Promise<void> {
+      if (run.length > 1 && spec.handleBatch) {
+        const events = run.map((r) => r.event)
+        try {
+          await inBatchSpan(events[0]!.topic, events, () => spec.handleBatch!(events))
+          return
+        } catch (err) {
+          metrics.batchFallbacks.inc({ topic: events[0]!.topic })
+          options.log?.('warn', 'batch failed; handling its events one by one', {
+            topic: events[0]!.topic,
+            partition: events[0]!.partition,
+            events: events.length,
+            error: (err as Error).message
+          })
+        }
+      }
+      for (const { event, message } of run) await handleOne(event, message)
+    }
+
     await consumer.run({
       partitionsConsumedConcurrently: spec.partitionsConcurrently ?? 1,
-      eachMessage: async ({ topic, partition, message }) => {
-        const headers = headersOf(message)
-        let event: IncomingEvent
-        try {
-          event = {
-            envelope: decodeEnvelope(message.value),
-            topic,
-            partition,
-            offset: message.offset,
-            key: message.key?.toString(),
-            headers
-          }
-        } catch (err) {
-          // Not retryable: the same bytes will never become valid.
-          await deadLetter(topic, partition, message, 'schema', (err as Error).message, 0)
-          return
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        const { topic, partition } = batch
+        let run: Array<{ event: IncomingEvent; message: KafkaMessage }> = []
+        const flush = async () => {
+          if (run.length === 0) return
+          await handleRun(run)
+          resolveOffset(run[run.length - 1]!.message.offset)
+          run = []
+          await heartbeat()
         }
-        for (let attempt = 1; ; attempt++) {
+        for (const message of batch.messages) {
+          // Stopping or rebalanced away: what is not resolved is fetched again by the next owner.
+          if (!isRunning() || isStale()) return
+          let event: IncomingEvent
           try {
-            await inConsumerSpan(topic, headers, () => spec.handle(event))
-            return
-          } catch (err) {
-            if (err instanceof SchemaViolation || attempt >= maxAttempts) {
-              await deadLetter(
-                topic,
-                partition,
-                message,
-                err instanceof SchemaViolation ? 'schema' : 'handler',
-                (err as Error).message,
-                attempt
-              )
-              return
+            event = {
+              envelope: decodeEnvelope(message.value),
+              topic,
+              partition,
+              offset: message.offset,
+              key: message.key?.toString(),
+              headers: headersOf(message)
             }
-            await sleep(Math.random() * retryBaseMs * 2 ** (attempt - 1))
+          } catch (err) {
+            // Not retryable: the same bytes will never become valid. Earlier events go first.
+            await flush()
+            await deadLetter(topic, partition, message, 'schema', (err as Error).message, 0)
+            resolveOffset(message.offset)
+            continue
           }
+          run.push({ event, message })
+          if (run.length >= maxBatchSize) await flush()
         }
+        await flush()
       }
     })
     return {

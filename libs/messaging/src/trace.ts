@@ -33,3 +33,40 @@ export async function inConsumerSpan<T>(
     )
   )
 }
+
+/**
+ * Runs `fn` in one consumer span for several messages of a topic, linked to each message's
+ * producer span (a batch has no single parent).
+ */
+export async function inBatchSpan<T>(
+  topic: string,
+  events: Array<{ headers: Record<string, string> }>,
+  fn: () => Promise<T>
+): Promise<T> {
+  const links = events.flatMap(({ headers }) => {
+    const span = trace.getSpanContext(extractContext(headers))
+    return span ? [{ context: span }] : []
+  })
+  return tracer.startActiveSpan(
+    `process ${topic}`,
+    {
+      kind: SpanKind.CONSUMER,
+      links,
+      attributes: {
+        'messaging.system': 'kafka',
+        'messaging.destination.name': topic,
+        'messaging.batch.message_count': events.length
+      }
+    },
+    async (span) => {
+      try {
+        return await fn()
+      } catch (err) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message })
+        throw err
+      } finally {
+        span.end()
+      }
+    }
+  )
+}

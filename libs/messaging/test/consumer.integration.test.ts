@@ -6,7 +6,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import { readSample } from '@platform/metrics'
 import { eventually } from '@platform/testing'
-import { handleOnce } from '../src/index.ts'
+import { handleBatchOnce, handleOnce, type IncomingEvent } from '../src/index.ts'
 import { cancelled, collect, fixture, rawCollect } from './helpers.ts'
 
 test('a poison message goes to the DLQ with its reason and origin; later messages on the partition flow', async (t) => {
@@ -169,4 +169,101 @@ test('subscribing to a topic that does not exist fails at once, naming it and it
     }
   )
   assert.ok(Date.now() - started < 10_000, 'not after a group join that never ends')
+})
+
+test('waiting events go through handleBatch together, at most maxBatchSize, each applied once (inbox)', async (t) => {
+  const f = await fixture(t)
+  await f.pool.query('CREATE TABLE effects (order_id uuid, n int)')
+  const orderId = randomUUID() // one key: one partition, in order
+  const events = Array.from({ length: 20 }, () => cancelled(f.topic, orderId))
+  // Published before anyone subscribes, so the first fetch returns them all; one comes twice.
+  await f.bus.publish([...events.map((e) => e.message), events[3]!.message])
+  const batches: string[][] = []
+  let singles = 0
+  const subscription = await f.bus.subscribe({
+    groupId: `test-${randomUUID()}`,
+    topics: [f.topic],
+    fromBeginning: true,
+    maxBatchSize: 8,
+    handle: async () => void singles++,
+    handleBatch: async (batch) => {
+      await handleBatchOnce(f.pool, 'test-consumer', batch, async (client, { envelope }) => {
+        await client.query('INSERT INTO effects VALUES ($1, $2)', [
+          orderId,
+          events.findIndex((e) => e.envelope.id === envelope.id)
+        ])
+      })
+      batches.push(batch.map((e) => e.envelope.id))
+    }
+  })
+  f.defer(() => subscription.stop())
+
+  await eventually(20_000, 'all 21 deliveries handled', async () =>
+    batches.flat().length + singles === 21 ? true : undefined
+  )
+  assert.deepEqual(
+    batches.map((b) => b.length),
+    [8, 8, 5],
+    'batches of at most 8, in order'
+  )
+  assert.equal(singles, 0)
+  const { rows } = await f.pool.query<{ n: number }>('SELECT n FROM effects ORDER BY n')
+  assert.deepEqual(
+    rows.map((r) => r.n),
+    events.map((_, i) => i),
+    'every event applied once, the duplicate not again'
+  )
+})
+
+test('a failing batch is rolled back and its events handled one by one: the poison one alone is dead-lettered', async (t) => {
+  const f = await fixture(t)
+  await f.pool.query('CREATE TABLE effects (event_id uuid)')
+  const orderId = randomUUID()
+  const events = Array.from({ length: 5 }, () => cancelled(f.topic, orderId))
+  const poison = events[2]!.envelope.id
+  await f.bus.publish(events.map((e) => e.message))
+  const record = async (
+    client: { query: (sql: string, params: unknown[]) => Promise<unknown> },
+    e: IncomingEvent
+  ) => {
+    await client.query('INSERT INTO effects VALUES ($1)', [e.envelope.id])
+    if (e.envelope.id === poison) throw new Error('cannot apply this one')
+  }
+  const handled: string[] = []
+  const subscription = await f.bus.subscribe({
+    groupId: `test-${randomUUID()}`,
+    topics: [f.topic],
+    fromBeginning: true,
+    retryBaseMs: 10,
+    handle: async (event) => {
+      await handleOnce(f.pool, 'test-consumer', event.envelope.id, (client) => record(client, event))
+      handled.push(event.envelope.id)
+    },
+    handleBatch: (batch) => handleBatchOnce(f.pool, 'test-consumer', batch, record).then(() => {})
+  })
+  const dlq = await rawCollect(`${f.topic}.dlq`)
+  f.defer(async () => {
+    await subscription.stop()
+    await dlq.stop()
+  })
+
+  const [dead] = await eventually(20_000, 'the poison event dead-lettered', async () =>
+    dlq.messages.length === 1 && handled.length === 4 ? dlq.messages : undefined
+  )
+  assert.equal(JSON.parse(dead!.value).id, poison)
+  assert.equal(dead!.headers['dlq-reason'], 'handler')
+  assert.deepEqual(
+    handled,
+    events.map((e) => e.envelope.id).filter((id) => id !== poison),
+    'the others, in order'
+  )
+  const { rows } = await f.pool.query<{ event_id: string }>('SELECT event_id FROM effects')
+  assert.equal(rows.length, 4, 'nothing of the failed batch stayed written; each good event once')
+  assert.ok(!rows.some((r) => r.event_id === poison))
+  assert.equal(
+    readSample(await f.metrics.registry.metrics(), 'kafka_consumer_batch_fallbacks_total', {
+      topic: f.topic
+    }),
+    1
+  )
 })

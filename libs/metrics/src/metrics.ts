@@ -105,6 +105,17 @@ export function consumerMetrics(registry: Registry) {
           labelNames: ['topic'] as const,
           registers: [registry]
         })
+    ),
+    batchFallbacks: once(
+      registry,
+      'kafka_consumer_batch_fallbacks_total',
+      () =>
+        new Counter({
+          name: 'kafka_consumer_batch_fallbacks_total',
+          help: 'Batches whose handler failed, so that their events were handled one by one',
+          labelNames: ['topic'] as const,
+          registers: [registry]
+        })
     )
   }
 }

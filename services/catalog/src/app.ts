@@ -9,7 +9,7 @@ import { createMetrics } from '@platform/metrics'
 import { postgres } from '@platform/postgres'
 import { createCache, noCache, redis } from '@platform/redis'
 import type { Config } from './config.ts'
-import { CONSUMER, orderEventsHandler } from './consumers/order-events.ts'
+import { CONSUMER, orderEventsBatchHandler, orderEventsHandler } from './consumers/order-events.ts'
 import type { Product } from './domain/product.ts'
 import { productRoutes } from './routes/products.ts'
 
@@ -74,7 +74,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           topics: [`${prefix}order.events`],
           // Events are keyed by order, so partitions are independent: work on all three at once.
           partitionsConcurrently: 3,
-          handle: orderEventsHandler({ pool: app.pg, cache, topicPrefix: prefix })
+          handle: orderEventsHandler({ pool: app.pg, cache, topicPrefix: prefix }),
+          // Under load a partition's waiting events go through in one transaction.
+          handleBatch: orderEventsBatchHandler({ pool: app.pg, cache, topicPrefix: prefix })
         }
       ]
     })

@@ -66,7 +66,20 @@ async function saga(t: TestContext) {
     eventually(30_000, `the catalog's answer to ${orderId}`, async () =>
       answers.find((a) => (a.envelope.data as { orderId: string }).orderId === orderId)
     )
-  return { app: apps[0]!, db, publish, stockOf, answerFor, answers }
+  /** Several events in one produce request: they reach the catalog together. */
+  const publishAll = async (
+    events: Array<{
+      type: 'order.placed' | 'order.cancelled'
+      data: EventData<'order.placed'> | EventData<'order.cancelled'>
+    }>
+  ) => {
+    const messages = events.map(({ type, data }) => {
+      const { message } = createEnvelope(type, data as never, { source: 'order', subject: data.orderId })
+      return { ...message, topic: `${prefix}${message.topic}` }
+    })
+    await bus.publish(messages)
+  }
+  return { app: apps[0]!, db, publish, publishAll, stockOf, answerFor, answers }
 }
 
 function placed(orderId: string, productId: string, quantity: number): EventData<'order.placed'> {
@@ -147,4 +160,41 @@ test('the same order.placed delivered twice reserves once; a cancel gives the st
     .status
   assert.equal(status, 'released')
   assert.equal((await s.app.inject({ url: `/products/${product.id}` })).json().stock, 10) // cache invalidated
+})
+
+test('a burst of orders is reserved in batches: the stock is exact, each order answered once, cancels release', async (t) => {
+  const s = await saga(t)
+  const product = await create(s.app, {
+    sku: `BURST-${randomUUID().slice(0, 6)}`,
+    name: 'Burst',
+    priceMinor: 500,
+    currency: 'EUR',
+    stock: 20
+  })
+  const orders = Array.from({ length: 30 }, () => randomUUID())
+
+  await s.publishAll(
+    orders.map((orderId) => ({ type: 'order.placed', data: placed(orderId, product.id, 1) }))
+  )
+
+  const answers = await Promise.all(orders.map((id) => s.answerFor(id)))
+  const reserved = orders.filter((_, i) => answers[i]!.envelope.type === 'stock.reserved')
+  assert.equal(reserved.length, 20)
+  assert.equal(await s.stockOf(product.id), 0)
+  const { rows } = await s.db.query<{ batches: number; n: number }>(
+    'SELECT count(DISTINCT created_at)::int AS batches, count(*)::int AS n FROM reservations'
+  )
+  assert.equal(rows[0]!.n, 30)
+  // Rows written by one transaction share its now(): fewer timestamps than orders means batches.
+  assert.ok(rows[0]!.batches < 30, `${rows[0]!.batches} transactions for 30 orders`)
+
+  await s.publishAll(
+    reserved.slice(0, 5).map((orderId) => ({ type: 'order.cancelled', data: { orderId, customerId: 'c-1' } }))
+  )
+  await eventually(30_000, 'five units back', async () =>
+    (await s.stockOf(product.id)) === 5 ? true : undefined
+  )
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  assert.equal(await s.stockOf(product.id), 5, 'released once each')
+  assert.equal(s.answers.length, 30, 'one answer per order')
 })

@@ -10,7 +10,7 @@ import { postgres } from '@platform/postgres'
 import { createUpstream } from '@platform/resilience'
 import type { Config } from './config.ts'
 import { catalogClient } from './adapters/catalog-client.ts'
-import { CONSUMER, expirePending, stockEventsHandler } from './consumers/saga.ts'
+import { CONSUMER, expirePending, stockEventsBatchHandler, stockEventsHandler } from './consumers/saga.ts'
 import { orderRoutes } from './routes/orders.ts'
 
 export const SERVICE = 'order'
@@ -84,7 +84,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
           topics: [`${prefix}catalog.events`],
           // Events are keyed by order, so partitions are independent: work on all three at once.
           partitionsConcurrently: 3,
-          handle: stockEventsHandler({ pool: app.pg, topicPrefix: prefix })
+          handle: stockEventsHandler({ pool: app.pg, topicPrefix: prefix }),
+          // Under load a partition's waiting events go through in one transaction.
+          handleBatch: stockEventsBatchHandler({ pool: app.pg, topicPrefix: prefix })
         }
       ]
     })

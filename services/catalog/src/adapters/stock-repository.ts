@@ -42,6 +42,32 @@ export async function reserveStock(
 }
 
 /**
+ * Locks, in id order, every product that a batch of order events may change: the lines of placed
+ * orders and of the reservations that cancelled or rejected ones release.
+ */
+export async function lockProductsOf(
+  client: PoolClient,
+  events: Array<{ type: string; data: unknown }>
+): Promise<void> {
+  const ids = new Set<string>()
+  const releasing: string[] = []
+  for (const { type, data } of events) {
+    if (type === 'order.placed') for (const l of (data as { lines: WantedLine[] }).lines) ids.add(l.productId)
+    else releasing.push((data as { orderId: string }).orderId)
+  }
+  if (releasing.length > 0) {
+    const { rows } = await client.query<{ product_id: string }>(
+      `SELECT DISTINCT l->>'productId' AS product_id FROM reservations r, jsonb_array_elements(r.lines) l
+        WHERE r.order_id = ANY($1::uuid[]) AND r.status = 'reserved'`,
+      [releasing]
+    )
+    for (const r of rows) ids.add(r.product_id)
+  }
+  if (ids.size === 0) return
+  await client.query('SELECT 1 FROM products WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE', [[...ids]])
+}
+
+/**
  * Gives a reserved order's stock back (cancelled, rejected or expired). Returns the products whose
  * stock changed; nothing when the order holds no reservation (rejected, already released, unknown).
  */

@@ -157,7 +157,7 @@ export async function transition(
   reason?: string
 ): Promise<Order | undefined> {
   const { rows } = await client.query<OrderRow>(
-    `UPDATE orders o SET status = $3, reason = COALESCE($4, o.reason), updated_at = now()
+    `UPDATE orders o SET status = $3, reason = COALESCE($4, o.reason), updated_at = clock_timestamp()
       WHERE o.id = $1 AND o.status = ANY($2::text[])
       RETURNING ${COLUMNS}`,
     [id, from, to, reason ?? null]

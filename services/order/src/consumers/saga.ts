@@ -1,5 +1,5 @@
 import type { EventData } from '@platform/contracts'
-import { createEnvelope, enqueue, handleOnce, type IncomingEvent } from '@platform/messaging'
+import { createEnvelope, enqueue, handleBatchOnce, handleOnce, type IncomingEvent } from '@platform/messaging'
 import { withTransaction, type Pool, type PoolClient } from '@platform/postgres'
 import { claimExpired, transition } from '../adapters/orders-repository.ts'
 import type { Order } from '../domain/order.ts'
@@ -35,23 +35,48 @@ async function announce(client: PoolClient, order: Order, topicPrefix: string): 
  * the outbox. An order no longer PENDING (cancelled, expired) is left as it is: the catalog
  * releases its stock on the order.cancelled / order.rejected it already has. Every event once.
  */
+type StockEvent = Pick<IncomingEvent, 'envelope'>
+
+/** One stock event's effect inside the caller's transaction. */
+async function apply(client: PoolClient, { envelope }: StockEvent, topicPrefix: string): Promise<void> {
+  const { orderId } = envelope.data as { orderId: string }
+  const order =
+    envelope.type === 'stock.reserved'
+      ? await transition(client, orderId, ['PENDING'], 'CONFIRMED')
+      : await transition(
+          client,
+          orderId,
+          ['PENDING'],
+          'REJECTED',
+          (envelope.data as EventData<'stock.rejected'>).reason
+        )
+  if (order) await announce(client, order, topicPrefix)
+}
+
+const isStockAnswer = ({ envelope }: StockEvent) =>
+  envelope.type === 'stock.reserved' || envelope.type === 'stock.rejected'
+
+/**
+ * The order side of the saga: stock.reserved confirms a PENDING order, stock.rejected rejects it
+ * with the catalog's reason; each announces the outcome (order.confirmed / order.rejected) through
+ * the outbox. An order no longer PENDING (cancelled, expired) is left as it is: the catalog
+ * releases its stock on the order.cancelled / order.rejected it already has. Every event once.
+ */
 export function stockEventsHandler(deps: { pool: Pool; topicPrefix: string }) {
-  return async function handle({ envelope }: IncomingEvent): Promise<void> {
-    if (envelope.type !== 'stock.reserved' && envelope.type !== 'stock.rejected') return
-    const { orderId } = envelope.data as { orderId: string }
-    await handleOnce(deps.pool, CONSUMER, envelope.id, async (client) => {
-      const order =
-        envelope.type === 'stock.reserved'
-          ? await transition(client, orderId, ['PENDING'], 'CONFIRMED')
-          : await transition(
-              client,
-              orderId,
-              ['PENDING'],
-              'REJECTED',
-              (envelope.data as EventData<'stock.rejected'>).reason
-            )
-      if (order) await announce(client, order, deps.topicPrefix)
-    })
+  return async function handle(event: IncomingEvent): Promise<void> {
+    if (!isStockAnswer(event)) return
+    await handleOnce(deps.pool, CONSUMER, event.envelope.id, (client) =>
+      apply(client, event, deps.topicPrefix)
+    )
+  }
+}
+
+/** The same for consecutive events of a partition, in one transaction (one commit for all). */
+export function stockEventsBatchHandler(deps: { pool: Pool; topicPrefix: string }) {
+  return async function handleBatch(events: IncomingEvent[]): Promise<void> {
+    await handleBatchOnce(deps.pool, CONSUMER, events.filter(isStockAnswer), (client, event) =>
+      apply(client, event, deps.topicPrefix)
+    )
   }
 }
 
