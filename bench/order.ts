@@ -161,8 +161,8 @@ try {
     }
     const odb = new pg.Client({ connectionString: ordersDb.url })
     await odb.connect()
-    const { rows: confirmed } = await odb.query<{ ms: number }>(
-      `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders WHERE status = 'CONFIRMED' AND created_at >= $1 ORDER BY 1`,
+    const { rows: confirmed } = await odb.query<{ id: string; placed: Date; confirmed: Date }>(
+      `SELECT id::text, created_at AS placed, updated_at AS confirmed FROM orders WHERE status = 'CONFIRMED' AND created_at >= $1`,
       [started]
     )
     const { rows: pending } = await odb.query<{ n: number }>(
@@ -170,10 +170,23 @@ try {
       [started]
     )
     await odb.end()
+    // Where the time goes: the catalog's reservation row is written when its consumer takes the
+    // order up (its transaction's start), halfway through the saga.
+    const cdb = new pg.Client({ connectionString: catalogDb.url })
+    await cdb.connect()
+    const { rows: reservations } = await cdb.query<{ id: string; at: Date }>(
+      `SELECT order_id::text AS id, created_at AS at FROM reservations WHERE order_id = ANY($1::uuid[])`,
+      [confirmed.map((r) => r.id)]
+    )
+    await cdb.end()
+    const reservedAt = new Map(reservations.map((r) => [r.id, r.at.getTime()]))
+    const sorted = (xs: number[]) => xs.sort((a, b) => a - b)
+    const toReserved = sorted(confirmed.map((r) => reservedAt.get(r.id)! - r.placed.getTime()))
+    const reservedToConfirmed = sorted(confirmed.map((r) => r.confirmed.getTime() - reservedAt.get(r.id)!))
     const pct = (xs: number[], p: number) =>
       xs.length ? xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]! : NaN
     latencies.sort((a, b) => a - b)
-    const toConfirmed = confirmed.map((r) => Number(r.ms))
+    const toConfirmed = sorted(confirmed.map((r) => r.confirmed.getTime() - r.placed.getTime()))
     results.paced = {
       backlog_drained_in_ms: drainedInMs,
       rate,
@@ -184,6 +197,10 @@ try {
       post_p99_ms: pct(latencies, 99),
       confirmed: toConfirmed.length,
       still_pending: pending[0]!.n,
+      placed_to_reserved_p50_ms: pct(toReserved, 50),
+      placed_to_reserved_p99_ms: pct(toReserved, 99),
+      reserved_to_confirmed_p50_ms: pct(reservedToConfirmed, 50),
+      reserved_to_confirmed_p99_ms: pct(reservedToConfirmed, 99),
       to_confirmed_p50_ms: pct(toConfirmed, 50),
       to_confirmed_p99_ms: pct(toConfirmed, 99)
     }
@@ -208,7 +225,9 @@ try {
   console.log(
     `\npaced at ${p.rate} req/s for ${s.durationSeconds} s after ${s.warmupSeconds} s of warm-up: POST p50/p99 ${p.post_p50_ms!.toFixed(1)}/${p.post_p99_ms!.toFixed(1)} ms; ` +
       `201 → CONFIRMED p50/p99 ${p.to_confirmed_p50_ms!.toFixed(0)}/${p.to_confirmed_p99_ms!.toFixed(0)} ms (goal p99 < 250 ms); ` +
-      `${p.confirmed} confirmed, ${p.still_pending} still pending, ${p.failures} failed`
+      `${p.confirmed} confirmed, ${p.still_pending} still pending, ${p.failures} failed\n` +
+      `  placed → reserved by the catalog p50/p99 ${p.placed_to_reserved_p50_ms}/${p.placed_to_reserved_p99_ms} ms, ` +
+      `reserved → CONFIRMED ${p.reserved_to_confirmed_p50_ms}/${p.reserved_to_confirmed_p99_ms} ms`
   )
   console.log(`\nwritten to ${writeResults('order', { settings: s, node: process.version, results })}`)
 } finally {

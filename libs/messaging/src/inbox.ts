@@ -22,24 +22,18 @@ export async function handleOnce(
   })
 }
 
-export interface BatchOnceOptions<E> {
-  /** Runs first in the transaction, before any event is applied: take locks in a fixed order here. */
-  before?: (client: PoolClient, events: E[]) => Promise<void>
-}
-
 /**
  * Applies a batch of events, each once per consumer, in one transaction: their ids go into the
- * inbox in one statement and `apply` runs, in order, for those not seen before (an id twice in the
- * batch applies once). One commit for the batch instead of one per event. Should anything throw,
- * nothing of the batch is written: let the consumer handle its events one by one (`handleOnce`).
- * Returns the events applied now.
+ * inbox in one statement, then `apply` gets those not seen before, in order (an id twice in the
+ * batch counts once), to apply them as it likes (set-based statements, one commit for all).
+ * Should anything throw, nothing of the batch is written: the consumer then handles its events one
+ * by one (`handleOnce`). Returns the events applied now.
  */
 export async function handleBatchOnce<E extends { envelope: { id: string } }>(
   pool: Pool,
   consumer: string,
   events: E[],
-  apply: (client: PoolClient, event: E) => Promise<void>,
-  options: BatchOnceOptions<E> = {}
+  apply: (client: PoolClient, fresh: E[]) => Promise<void>
 ): Promise<E[]> {
   if (events.length === 0) return []
   return withTransaction(pool, async (client) => {
@@ -51,9 +45,7 @@ export async function handleBatchOnce<E extends { envelope: { id: string } }>(
     const fresh = new Set(rows.map((r) => r.event_id))
     // Postgres answers uuids in lower case.
     const applied = events.filter((e) => fresh.delete(e.envelope.id.toLowerCase()))
-    if (applied.length === 0) return applied
-    await options.before?.(client, applied)
-    for (const event of applied) await apply(client, event)
+    if (applied.length > 0) await apply(client, applied)
     return applied
   })
 }

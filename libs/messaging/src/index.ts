@@ -10,11 +10,12 @@ export { createKafkaBus, type KafkaBusOptions } from './kafka-bus.ts'
 export {
   createOutboxRelay,
   enqueue,
+  enqueueAll,
   messagingMigrationsDir,
   OUTBOX_CHANNEL,
   outboxInsert,
   type OutboxRelay,
   type OutboxRelayOptions
 } from './outbox.ts'
-export { handleBatchOnce, handleOnce, type BatchOnceOptions } from './inbox.ts'
+export { handleBatchOnce, handleOnce } from './inbox.ts'
 export { messaging, type MessagingPluginOptions } from './plugin.ts'

@@ -187,11 +187,13 @@ test('waiting events go through handleBatch together, at most maxBatchSize, each
     maxBatchSize: 8,
     handle: async () => void singles++,
     handleBatch: async (batch) => {
-      await handleBatchOnce(f.pool, 'test-consumer', batch, async (client, { envelope }) => {
-        await client.query('INSERT INTO effects VALUES ($1, $2)', [
-          orderId,
-          events.findIndex((e) => e.envelope.id === envelope.id)
-        ])
+      await handleBatchOnce(f.pool, 'test-consumer', batch, async (client, fresh) => {
+        for (const { envelope } of fresh) {
+          await client.query('INSERT INTO effects VALUES ($1, $2)', [
+            orderId,
+            events.findIndex((e) => e.envelope.id === envelope.id)
+          ])
+        }
       })
       batches.push(batch.map((e) => e.envelope.id))
     }
@@ -239,7 +241,11 @@ test('a failing batch is rolled back and its events handled one by one: the pois
       await handleOnce(f.pool, 'test-consumer', event.envelope.id, (client) => record(client, event))
       handled.push(event.envelope.id)
     },
-    handleBatch: (batch) => handleBatchOnce(f.pool, 'test-consumer', batch, record).then(() => {})
+    handleBatch: async (batch) => {
+      await handleBatchOnce(f.pool, 'test-consumer', batch, async (client, fresh) => {
+        for (const event of fresh) await record(client, event)
+      })
+    }
   })
   const dlq = await rawCollect(`${f.topic}.dlq`)
   f.defer(async () => {

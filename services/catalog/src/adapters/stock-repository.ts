@@ -6,39 +6,75 @@ import {
   type WantedLine
 } from '../domain/reserve.ts'
 
+export interface PlacedOrder {
+  orderId: string
+  lines: WantedLine[]
+}
+
 /**
- * Reserves every line of an order, or none, inside the caller's transaction. Product rows are
- * locked in id order (so concurrent orders can't deadlock) before stock is read, so two orders for
- * the last unit serialize: one gets it, the other is rejected. Returns undefined when the order
- * already has a reservation (a redelivered event).
+ * Reserves every line of each order, or none of it, in the orders' sequence, inside the caller's
+ * transaction, with a fixed number of statements however many orders (existing reservations, the
+ * products, one stock update, one insert). Product rows are locked in id order (so concurrent
+ * reservations can't deadlock) before stock is read, so two orders for the last unit serialize:
+ * one gets it, the other is rejected. An order that already has a reservation (a redelivered
+ * event), or comes twice, gets no decision (undefined).
  */
-export async function reserveStock(
+export async function reserveStockForAll(
   client: PoolClient,
-  orderId: string,
-  wanted: WantedLine[]
-): Promise<ReservationDecision | undefined> {
-  const { rows: existing } = await client.query('SELECT 1 FROM reservations WHERE order_id = $1', [orderId])
-  if (existing.length > 0) return undefined
-  const ids = [...new Set(wanted.map((l) => l.productId))].sort()
+  orders: PlacedOrder[]
+): Promise<Array<ReservationDecision | undefined>> {
+  const { rows: existing } = await client.query<{ order_id: string }>(
+    'SELECT order_id FROM reservations WHERE order_id = ANY($1::uuid[])',
+    [orders.map((o) => o.orderId)]
+  )
+  const seen = new Set(existing.map((r) => r.order_id))
+  const ids = [...new Set(orders.flatMap((o) => o.lines.map((l) => l.productId)))].sort()
   const { rows } = await client.query<StockRow>(
     'SELECT id, stock, active FROM products WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
     [ids]
   )
-  const decision = decideReservation(wanted, rows)
-  if (decision.ok) {
+  const stock = new Map(rows.map((r) => [r.id, { ...r }]))
+  const taken = new Map<string, number>()
+  const decisions = orders.map((order) => {
+    const id = order.orderId.toLowerCase()
+    if (seen.has(id)) return undefined
+    seen.add(id)
+    const decision = decideReservation(
+      order.lines,
+      order.lines.flatMap((l) => stock.get(l.productId) ?? [])
+    )
+    if (decision.ok) {
+      for (const l of decision.lines) {
+        stock.get(l.productId)!.stock -= l.quantity
+        taken.set(l.productId, (taken.get(l.productId) ?? 0) + l.quantity)
+      }
+    }
+    return decision
+  })
+  if (taken.size > 0) {
     await client.query(
       `UPDATE products p SET stock = p.stock - l.quantity, version = p.version + 1, updated_at = now()
          FROM unnest($1::uuid[], $2::int[]) AS l(product_id, quantity) WHERE p.id = l.product_id`,
-      [decision.lines.map((l) => l.productId), decision.lines.map((l) => l.quantity)]
+      [[...taken.keys()], [...taken.values()]]
     )
   }
-  await client.query('INSERT INTO reservations (order_id, status, lines, reason) VALUES ($1, $2, $3, $4)', [
-    orderId,
-    decision.ok ? 'reserved' : 'rejected',
-    JSON.stringify(decision.ok ? decision.lines : wanted),
-    decision.ok ? null : decision.reason
-  ])
-  return decision
+  const decided = orders.flatMap((order, i) => {
+    const decision = decisions[i]
+    return decision ? [{ order, decision }] : []
+  })
+  if (decided.length > 0) {
+    await client.query(
+      `INSERT INTO reservations (order_id, status, lines, reason)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[], $4::text[])`,
+      [
+        decided.map((d) => d.order.orderId),
+        decided.map((d) => (d.decision.ok ? 'reserved' : 'rejected')),
+        decided.map((d) => JSON.stringify(d.decision.ok ? d.decision.lines : d.order.lines)),
+        decided.map((d) => (d.decision.ok ? null : d.decision.reason))
+      ]
+    )
+  }
+  return decisions
 }
 
 /**

@@ -1,9 +1,16 @@
-import type { EventData } from '@platform/contracts'
-import { createEnvelope, enqueue, handleBatchOnce, handleOnce, type IncomingEvent } from '@platform/messaging'
+import type { Envelope, EventData } from '@platform/contracts'
+import {
+  createEnvelope,
+  enqueueAll,
+  handleBatchOnce,
+  handleOnce,
+  type IncomingEvent
+} from '@platform/messaging'
 import type { Pool, PoolClient } from '@platform/postgres'
 import type { Cache } from '@platform/redis'
 import type { Product } from '../domain/product.ts'
-import { lockProductsOf, releaseStock, reserveStock } from '../adapters/stock-repository.ts'
+import { lockProductsOf, releaseStock, reserveStockForAll } from '../adapters/stock-repository.ts'
+import type { ReservationDecision } from '../domain/reserve.ts'
 
 export const CONSUMER = 'catalog'
 
@@ -15,31 +22,49 @@ interface Deps {
 
 const RELEVANT = new Set(['order.placed', 'order.cancelled', 'order.rejected'])
 
-/**
- * One event's effect inside the caller's transaction: order.placed reserves every line or rejects
- * the order and answers stock.reserved / stock.rejected through the outbox; order.cancelled and
- * order.rejected (including expiry) release a reservation. Returns the products whose stock changed.
- */
-async function apply(client: PoolClient, envelope: IncomingEvent['envelope'], topicPrefix: string) {
-  if (envelope.type !== 'order.placed') {
-    return releaseStock(client, (envelope.data as { orderId: string }).orderId)
-  }
-  const order = envelope.data as EventData<'order.placed'>
-  const decision = await reserveStock(client, order.orderId, order.lines)
-  if (!decision) return []
+/** The catalog's answer to a placed order, as an outbox entry. */
+function answer(order: EventData<'order.placed'>, decision: ReservationDecision, topicPrefix: string) {
   const options = { source: 'catalog', subject: order.orderId }
-  const reply = decision.ok
+  const { envelope, message } = decision.ok
     ? createEnvelope('stock.reserved', { orderId: order.orderId, lines: decision.lines }, options)
     : createEnvelope(
         'stock.rejected',
         { orderId: order.orderId, reason: decision.reason, unavailable: decision.unavailable },
         options
       )
-  await enqueue(client, reply.envelope.id, {
-    ...reply.message,
-    topic: `${topicPrefix}${reply.message.topic}`
-  })
-  return decision.ok ? decision.lines.map((l) => l.productId) : []
+  return { id: envelope.id, message: { ...message, topic: `${topicPrefix}${message.topic}` } }
+}
+
+/**
+ * Events' effects inside the caller's transaction, in order: order.placed reserves every line or
+ * rejects the order and answers stock.reserved / stock.rejected through the outbox; order.cancelled
+ * and order.rejected (including expiry) release a reservation. Consecutive placed orders are
+ * decided together (a fixed number of statements). Returns the products whose stock changed.
+ */
+async function applyAll(client: PoolClient, envelopes: Envelope[], topicPrefix: string): Promise<string[]> {
+  const changed = new Set<string>()
+  const answers: Array<ReturnType<typeof answer>> = []
+  for (let i = 0; i < envelopes.length;) {
+    if (envelopes[i]!.type !== 'order.placed') {
+      const { orderId } = envelopes[i]!.data as { orderId: string }
+      for (const id of await releaseStock(client, orderId)) changed.add(id)
+      i++
+      continue
+    }
+    let end = i
+    while (end < envelopes.length && envelopes[end]!.type === 'order.placed') end++
+    const orders = envelopes.slice(i, end).map((e) => e.data as EventData<'order.placed'>)
+    const decisions = await reserveStockForAll(client, orders)
+    orders.forEach((order, k) => {
+      const decision = decisions[k]
+      if (!decision) return
+      answers.push(answer(order, decision, topicPrefix))
+      if (decision.ok) for (const l of decision.lines) changed.add(l.productId)
+    })
+    i = end
+  }
+  await enqueueAll(client, answers)
+  return [...changed]
 }
 
 /**
@@ -51,7 +76,7 @@ export function orderEventsHandler(deps: Deps) {
     if (!RELEVANT.has(envelope.type)) return
     let changed: string[] = []
     await handleOnce(deps.pool, CONSUMER, envelope.id, async (client) => {
-      changed = await apply(client, envelope, deps.topicPrefix)
+      changed = await applyAll(client, [envelope], deps.topicPrefix)
     })
     if (changed.length > 0) await deps.cache.invalidate(...changed)
   }
@@ -64,23 +89,17 @@ export function orderEventsHandler(deps: Deps) {
  */
 export function orderEventsBatchHandler(deps: Deps) {
   return async function handleBatch(events: IncomingEvent[]): Promise<void> {
-    const relevant = events.filter((e) => RELEVANT.has(e.envelope.type))
-    const changed = new Set<string>()
+    let changed: string[] = []
     await handleBatchOnce(
       deps.pool,
       CONSUMER,
-      relevant,
-      async (client, { envelope }) => {
-        for (const id of await apply(client, envelope, deps.topicPrefix)) changed.add(id)
-      },
-      {
-        before: (client, applied) =>
-          lockProductsOf(
-            client,
-            applied.map((e) => e.envelope)
-          )
+      events.filter((e) => RELEVANT.has(e.envelope.type)),
+      async (client, fresh) => {
+        const envelopes = fresh.map((e) => e.envelope)
+        await lockProductsOf(client, envelopes)
+        changed = await applyAll(client, envelopes, deps.topicPrefix)
       }
     )
-    if (changed.size > 0) await deps.cache.invalidate(...changed)
+    if (changed.length > 0) await deps.cache.invalidate(...changed)
   }
 }

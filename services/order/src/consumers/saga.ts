@@ -74,9 +74,9 @@ export function stockEventsHandler(deps: { pool: Pool; topicPrefix: string }) {
 /** The same for consecutive events of a partition, in one transaction (one commit for all). */
 export function stockEventsBatchHandler(deps: { pool: Pool; topicPrefix: string }) {
   return async function handleBatch(events: IncomingEvent[]): Promise<void> {
-    await handleBatchOnce(deps.pool, CONSUMER, events.filter(isStockAnswer), (client, event) =>
-      apply(client, event, deps.topicPrefix)
-    )
+    await handleBatchOnce(deps.pool, CONSUMER, events.filter(isStockAnswer), async (client, fresh) => {
+      for (const event of fresh) await apply(client, event, deps.topicPrefix)
+    })
   }
 }
 
