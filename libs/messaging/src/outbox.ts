@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { outboxMetrics, type Metrics } from '@platform/metrics'
-import type { Pool, PoolClient } from '@platform/postgres'
+import type { Pool, PoolClient, QueryResult } from '@platform/postgres'
 import type { MessageBus, OutgoingMessage } from './bus.ts'
 
 /** The folder of this lib's migrations (outbox and inbox tables); apply them with their own history table. */
@@ -109,40 +109,52 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const signal = wakeSignal()
   let loop: Promise<void> | undefined
 
+  // A batch is two round trips to Postgres around the publish: the pg client's cost is per
+  // statement (socket writes), and under load the relay runs once per few events. Several
+  // statements go in one simple-protocol query, so values are inlined: constants and seq numbers.
+  const readSql =
+    `BEGIN; SELECT pg_try_advisory_xact_lock(${RELAY_LOCK}) AS ok;` +
+    ` SELECT seq, topic, key, value, headers FROM outbox ORDER BY seq LIMIT ${Number(batchSize)}`
+  const countSql =
+    'SELECT count(*)::int AS n, extract(epoch FROM now() - min(created_at))::float8 AS age FROM outbox'
+
   async function publishBatch(): Promise<number | 'locked'> {
     const client = await pool.connect()
     try {
-      await client.query('BEGIN')
-      const { rows: lock } = await client.query<{ ok: boolean }>(
-        'SELECT pg_try_advisory_xact_lock($1) AS ok',
-        [RELAY_LOCK]
-      )
-      if (!lock[0]?.ok) {
+      const [, lock, read] = (await client.query(readSql)) as unknown as [
+        QueryResult,
+        QueryResult<{ ok: boolean }>,
+        QueryResult<{
+          seq: string
+          topic: string
+          key: string
+          value: string
+          headers: Record<string, string>
+        }>
+      ]
+      if (!lock.rows[0]?.ok) {
         await client.query('ROLLBACK')
         return 'locked'
       }
-      const { rows } = await client.query<{
-        seq: string
-        topic: string
-        key: string
-        value: string
-        headers: Record<string, string>
-      }>('SELECT seq, topic, key, value, headers FROM outbox ORDER BY seq LIMIT $1', [batchSize])
+      const rows = read.rows
       if (rows.length > 0) {
         await bus.publish(rows.map(({ topic, key, value, headers }) => ({ topic, key, value, headers })))
-        await client.query('DELETE FROM outbox WHERE seq = ANY($1::bigint[])', [rows.map((r) => r.seq)])
       }
+      const seqs = rows.map((r) => {
+        if (!/^\d+$/.test(r.seq)) throw new Error(`unexpected outbox seq ${r.seq}`)
+        return r.seq
+      })
       // A short batch read everything committed: nothing is waiting. Only after a full one is
       // the backlog counted (a count over a busy outbox costs as much as the rest of the batch).
-      const backlog =
-        rows.length < batchSize
-          ? { n: 0, age: 0 }
-          : (
-              await client.query<{ n: number; age: number | null }>(
-                'SELECT count(*)::int AS n, extract(epoch FROM now() - min(created_at))::float8 AS age FROM outbox'
-              )
-            ).rows[0]!
-      await client.query('COMMIT')
+      const full = rows.length >= batchSize
+      const results = (await client.query(
+        (seqs.length > 0 ? `DELETE FROM outbox WHERE seq IN (${seqs.join(',')}); ` : '') +
+          (full ? `${countSql}; ` : '') +
+          'COMMIT'
+      )) as unknown as QueryResult | QueryResult[]
+      const backlog = full
+        ? ((results as QueryResult<{ n: number; age: number | null }>[]).at(-2)!.rows[0] ?? { n: 0, age: 0 })
+        : { n: 0, age: 0 }
       metrics.published.inc(rows.length)
       metrics.backlog.set(backlog.n)
       metrics.oldestAge.set(backlog.age ?? 0)

@@ -103,3 +103,32 @@ test('a relay killed mid-batch (rows read, nothing acknowledged) loses nothing: 
     new Set(events.map((e) => e.envelope.id))
   )
 })
+
+test('after a full batch the relay reports the backlog; a failed publish leaves its rows for the next batch', async (t) => {
+  const f = await fixture(t)
+  await commitEvents(
+    f.pool,
+    Array.from({ length: 25 }, () => cancelled(f.topic))
+  )
+  let calls = 0
+  const relay = createOutboxRelay({
+    pool: f.pool,
+    bus: {
+      publish: async (messages) => {
+        if (++calls === 2) throw new Error('broker unreachable')
+        await f.bus.publish(messages)
+      }
+    },
+    metrics: f.metrics,
+    batchSize: 10
+  })
+
+  await assert.rejects(relay.drain(), /broker unreachable/)
+
+  const text = await f.metrics.registry.metrics()
+  assert.equal(readSample(text, 'outbox_published_total'), 10)
+  assert.equal(readSample(text, 'outbox_backlog_messages'), 15)
+  assert.ok(readSample(text, 'outbox_oldest_age_seconds')! > 0)
+  assert.equal((await f.pool.query('SELECT count(*)::int AS n FROM outbox')).rows[0].n, 15)
+  assert.equal(await relay.drain(), 15, 'the rest goes out with the next drain')
+})

@@ -9,4 +9,4 @@ export {
   type MigrationSet
 } from './migrate.ts'
 export { postgres, type PostgresPluginOptions } from './plugin.ts'
-export type { Pool, PoolClient, QueryResultRow } from 'pg'
+export type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg'

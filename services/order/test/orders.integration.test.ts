@@ -155,7 +155,7 @@ test('an order is its owner’s only: another customer gets 404; lists are per c
   assert.equal(page2.nextCursor, undefined)
 })
 
-test('catalog stopped → 503 with Retry-After, quickly, and no row written', async (t) => {
+test('catalog stopped → 503 with Retry-After, quickly, and no row written; a replay still gets its stored answer', async (t) => {
   const scope = await sagaScope(t)
   const catalog = await catalogService(scope)
   const { app, db } = await orderService(
@@ -164,6 +164,14 @@ test('catalog stopped → 503 with Retry-After, quickly, and no row written', as
     { messaging: false }
   )
   const product = await catalog.createProduct(5)
+  const placedKey = randomUUID()
+  const placed = await app.inject({
+    method: 'POST',
+    url: '/orders',
+    headers: { ...alice, 'idempotency-key': placedKey },
+    payload: order(product)
+  })
+  assert.equal(placed.statusCode, 201)
   await catalog.stop()
 
   const res = await app.inject({
@@ -176,6 +184,15 @@ test('catalog stopped → 503 with Retry-After, quickly, and no row written', as
   assert.equal(res.statusCode, 503)
   assert.ok(Number(res.headers['retry-after']) >= 1)
   assert.equal(res.json().code, 'UPSTREAM_UNREACHABLE')
-  assert.equal((await db.query('SELECT count(*)::int AS n FROM orders')).rows[0].n, 0)
-  assert.equal((await db.query('SELECT count(*)::int AS n FROM outbox')).rows[0].n, 0)
+  assert.equal((await db.query('SELECT count(*)::int AS n FROM orders')).rows[0].n, 1, 'only the first')
+  assert.equal((await db.query('SELECT count(*)::int AS n FROM outbox')).rows[0].n, 1)
+
+  // A replay of the order placed before still gets its answer: nothing needs the catalog.
+  const replay = await app.inject({
+    method: 'POST',
+    url: '/orders',
+    headers: { ...alice, 'idempotency-key': placedKey },
+    payload: order(product)
+  })
+  assert.deepEqual([replay.statusCode, replay.json().id], [201, placed.json().id])
 })

@@ -24,6 +24,11 @@ export function requestHash(request: PlaceOrder): string {
 /**
  * POST /orders: the same Idempotency-Key and body give the same answer and one order; the same key
  * with another body is a 422. The basket is priced by the catalog before anything is written.
+ *
+ * A key's first request is by far the common case, so it is not looked up first (one statement
+ * less per order): the idempotency record is written with the order, and a replay meets it as a
+ * unique-key conflict, then gets the stored answer. A replay whose pricing fails (the catalog
+ * down, a product since deactivated) still gets the stored answer.
  */
 export async function placeOrder(
   customerId: string,
@@ -42,13 +47,14 @@ export async function placeOrder(
     }
     return { status: stored.status, order: stored.body }
   }
-  const stored = await deps.findStored(customerId, key)
-  if (stored) return replay(stored)
-
-  const priced = priceBasket(
-    request,
-    await deps.products([...new Set(request.lines.map((l) => l.productId))])
-  )
+  let priced: ReturnType<typeof priceBasket>
+  try {
+    priced = priceBasket(request, await deps.products([...new Set(request.lines.map((l) => l.productId))]))
+  } catch (err) {
+    const stored = await deps.findStored(customerId, key)
+    if (stored) return replay(stored)
+    throw err
+  }
   const now = deps.now().toISOString()
   const order: Order = {
     id: randomUUID(),
