@@ -156,13 +156,28 @@ export async function transition(
   to: OrderStatus,
   reason?: string
 ): Promise<Order | undefined> {
+  return (await transitionAll(client, from, [{ id, to, ...(reason === undefined ? {} : { reason }) }]))[0]
+}
+
+/**
+ * Several transitions in one statement: each order moves from one of `from` to its `to`. Returns
+ * the orders that moved (in no particular order); an order named twice moves once, by the first.
+ */
+export async function transitionAll(
+  client: PoolClient,
+  from: OrderStatus[],
+  moves: Array<{ id: string; to: OrderStatus; reason?: string }>
+): Promise<Order[]> {
+  const first = [...new Map(moves.toReversed().map((m) => [m.id.toLowerCase(), m])).values()]
+  if (first.length === 0) return []
   const { rows } = await client.query<OrderRow>(
-    `UPDATE orders o SET status = $3, reason = COALESCE($4, o.reason), updated_at = clock_timestamp()
-      WHERE o.id = $1 AND o.status = ANY($2::text[])
+    `UPDATE orders o SET status = m.status, reason = COALESCE(m.reason, o.reason), updated_at = clock_timestamp()
+       FROM unnest($1::uuid[], $2::text[], $3::text[]) AS m(id, status, reason)
+      WHERE o.id = m.id AND o.status = ANY($4::text[])
       RETURNING ${COLUMNS}`,
-    [id, from, to, reason ?? null]
+    [first.map((m) => m.id), first.map((m) => m.to), first.map((m) => m.reason ?? null), from]
   )
-  return rows[0] && toOrder(rows[0])
+  return rows.map(toOrder)
 }
 
 /** Locks up to `limit` PENDING orders older than `olderThanMs` that no other instance is sweeping. */

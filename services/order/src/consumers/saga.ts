@@ -1,12 +1,19 @@
 import type { EventData } from '@platform/contracts'
-import { createEnvelope, enqueue, handleBatchOnce, handleOnce, type IncomingEvent } from '@platform/messaging'
+import {
+  createEnvelope,
+  enqueueAll,
+  handleBatchOnce,
+  handleOnce,
+  type IncomingEvent
+} from '@platform/messaging'
 import { withTransaction, type Pool, type PoolClient } from '@platform/postgres'
-import { claimExpired, transition } from '../adapters/orders-repository.ts'
+import { claimExpired, transitionAll } from '../adapters/orders-repository.ts'
 import type { Order } from '../domain/order.ts'
 
 export const CONSUMER = 'order'
 
-async function announce(client: PoolClient, order: Order, topicPrefix: string): Promise<void> {
+/** The outcome of an order, as an outbox entry: order.confirmed or order.rejected. */
+function announcement(order: Order, topicPrefix: string) {
   const options = { source: 'order', subject: order.id }
   const { envelope, message } =
     order.status === 'CONFIRMED'
@@ -26,35 +33,35 @@ async function announce(client: PoolClient, order: Order, topicPrefix: string): 
           { orderId: order.id, customerId: order.customerId, reason: order.reason ?? 'rejected' },
           options
         )
-  await enqueue(client, envelope.id, { ...message, topic: `${topicPrefix}${message.topic}` })
+  return { id: envelope.id, message: { ...message, topic: `${topicPrefix}${message.topic}` } }
 }
 
-/**
- * The order side of the saga: stock.reserved confirms a PENDING order, stock.rejected rejects it
- * with the catalog's reason; each announces the outcome (order.confirmed / order.rejected) through
- * the outbox. An order no longer PENDING (cancelled, expired) is left as it is: the catalog
- * releases its stock on the order.cancelled / order.rejected it already has. Every event once.
- */
 type StockEvent = Pick<IncomingEvent, 'envelope'>
-
-/** One stock event's effect inside the caller's transaction. */
-async function apply(client: PoolClient, { envelope }: StockEvent, topicPrefix: string): Promise<void> {
-  const { orderId } = envelope.data as { orderId: string }
-  const order =
-    envelope.type === 'stock.reserved'
-      ? await transition(client, orderId, ['PENDING'], 'CONFIRMED')
-      : await transition(
-          client,
-          orderId,
-          ['PENDING'],
-          'REJECTED',
-          (envelope.data as EventData<'stock.rejected'>).reason
-        )
-  if (order) await announce(client, order, topicPrefix)
-}
 
 const isStockAnswer = ({ envelope }: StockEvent) =>
   envelope.type === 'stock.reserved' || envelope.type === 'stock.rejected'
+
+/** Stock events' effects inside the caller's transaction: two statements however many. */
+async function applyAll(client: PoolClient, events: StockEvent[], topicPrefix: string): Promise<void> {
+  const moved = await transitionAll(
+    client,
+    ['PENDING'],
+    events.map(({ envelope }) => {
+      const { orderId } = envelope.data as { orderId: string }
+      return envelope.type === 'stock.reserved'
+        ? { id: orderId, to: 'CONFIRMED' as const }
+        : {
+            id: orderId,
+            to: 'REJECTED' as const,
+            reason: (envelope.data as EventData<'stock.rejected'>).reason
+          }
+    })
+  )
+  await enqueueAll(
+    client,
+    moved.map((order) => announcement(order, topicPrefix))
+  )
+}
 
 /**
  * The order side of the saga: stock.reserved confirms a PENDING order, stock.rejected rejects it
@@ -66,7 +73,7 @@ export function stockEventsHandler(deps: { pool: Pool; topicPrefix: string }) {
   return async function handle(event: IncomingEvent): Promise<void> {
     if (!isStockAnswer(event)) return
     await handleOnce(deps.pool, CONSUMER, event.envelope.id, (client) =>
-      apply(client, event, deps.topicPrefix)
+      applyAll(client, [event], deps.topicPrefix)
     )
   }
 }
@@ -74,9 +81,9 @@ export function stockEventsHandler(deps: { pool: Pool; topicPrefix: string }) {
 /** The same for consecutive events of a partition, in one transaction (one commit for all). */
 export function stockEventsBatchHandler(deps: { pool: Pool; topicPrefix: string }) {
   return async function handleBatch(events: IncomingEvent[]): Promise<void> {
-    await handleBatchOnce(deps.pool, CONSUMER, events.filter(isStockAnswer), async (client, fresh) => {
-      for (const event of fresh) await apply(client, event, deps.topicPrefix)
-    })
+    await handleBatchOnce(deps.pool, CONSUMER, events.filter(isStockAnswer), (client, fresh) =>
+      applyAll(client, fresh, deps.topicPrefix)
+    )
   }
 }
 
@@ -84,16 +91,16 @@ export function stockEventsBatchHandler(deps: { pool: Pool; topicPrefix: string 
 export async function expirePending(pool: Pool, timeoutMs: number, topicPrefix: string): Promise<number> {
   return withTransaction(pool, async (client) => {
     const ids = await claimExpired(client, timeoutMs, 100)
-    for (const id of ids) {
-      const order = await transition(
-        client,
-        id,
-        ['PENDING'],
-        'REJECTED',
-        'expired: no answer from the catalog in time'
-      )
-      if (order) await announce(client, order, topicPrefix)
-    }
+    const reason = 'expired: no answer from the catalog in time'
+    const moved = await transitionAll(
+      client,
+      ['PENDING'],
+      ids.map((id) => ({ id, to: 'REJECTED' as const, reason }))
+    )
+    await enqueueAll(
+      client,
+      moved.map((order) => announcement(order, topicPrefix))
+    )
     return ids.length
   })
 }
