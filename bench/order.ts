@@ -59,7 +59,9 @@ try {
   )
   const results: Record<string, unknown> = {}
   try {
-    for (const mode of s.modes) {
+    // BENCH_ORDER_RATE=N skips the saturating runs and paces at N orders/s (diagnosing the saga).
+    const fixedRate = Number(process.env.BENCH_ORDER_RATE ?? 0)
+    for (const mode of fixedRate > 0 ? [] : s.modes) {
       const pinned = mode === 'pinned'
       const rounds: Array<{ baseline: Measurement; order: Measurement }> = []
       for (let round = 1; round <= s.rounds; round++) {
@@ -97,7 +99,8 @@ try {
     }
 
     // Paced: half of the unpinned (or only) maximum, for the measured duration.
-    const max = (Object.values(results)[0] as { median: { order_rps: number } }).median.order_rps
+    const max =
+      fixedRate * 2 || (Object.values(results)[0] as { median: { order_rps: number } }).median.order_rps
     const rate = Math.max(10, Math.floor(max / 2))
     const order = await startService(
       orderDir,
@@ -122,6 +125,8 @@ try {
     let started = new Date()
     const latencies: number[] = []
     let failures = 0
+    let warmupFailures = 0
+    const failed: Record<string, number> = {}
     const warmup = rate * s.warmupSeconds
     try {
       const total = warmup + rate * s.durationSeconds
@@ -145,12 +150,23 @@ try {
             body: JSON.stringify({ lines: [{ productId: rows[i % rows.length]!.id, quantity: 1 }] })
           }).then(
             async (res) => {
-              await res.body.dump()
               if (res.statusCode === 201) {
+                await res.body.dump()
                 if (measured) latencies.push(performance.now() - sent)
-              } else failures++
+              } else if (!measured) {
+                warmupFailures++
+              } else {
+                failures++
+                const { code } = (await res.body.json().catch(() => ({}))) as { code?: string }
+                const key = `${res.statusCode} ${code ?? ''}`.trim()
+                failed[key] = (failed[key] ?? 0) + 1
+              }
             },
-            () => void failures++
+            (err: Error) => {
+              if (!measured) return void warmupFailures++
+              failures++
+              failed[err.message] = (failed[err.message] ?? 0) + 1
+            }
           )
         )
       }
@@ -193,6 +209,8 @@ try {
       warmup_seconds: s.warmupSeconds,
       sent: rate * s.durationSeconds,
       failures,
+      failed,
+      warmup_failures: warmupFailures,
       post_p50_ms: pct(latencies, 50),
       post_p99_ms: pct(latencies, 99),
       confirmed: toConfirmed.length,
@@ -215,7 +233,7 @@ try {
     '| mode | baseline req/s | POST /orders req/s | order/baseline (goal ≥ 40 %) | p99 ms baseline / order |'
   )
   console.log('|---|--:|--:|--:|--:|')
-  for (const mode of s.modes) {
+  for (const mode of s.modes.filter((m) => results[m])) {
     const m = (results[mode] as { median: Record<string, number> }).median
     console.log(
       `| ${mode} | ${m.baseline_rps!.toFixed(0)} | ${m.order_rps!.toFixed(0)} | ${(m.order_over_baseline! * 100).toFixed(0)} % | ${m.baseline_p99_ms!.toFixed(1)} / ${m.order_p99_ms!.toFixed(1)} |`
@@ -225,7 +243,7 @@ try {
   console.log(
     `\npaced at ${p.rate} req/s for ${s.durationSeconds} s after ${s.warmupSeconds} s of warm-up: POST p50/p99 ${p.post_p50_ms!.toFixed(1)}/${p.post_p99_ms!.toFixed(1)} ms; ` +
       `201 → CONFIRMED p50/p99 ${p.to_confirmed_p50_ms!.toFixed(0)}/${p.to_confirmed_p99_ms!.toFixed(0)} ms (goal p99 < 250 ms); ` +
-      `${p.confirmed} confirmed, ${p.still_pending} still pending, ${p.failures} failed\n` +
+      `${p.confirmed} confirmed, ${p.still_pending} still pending, ${p.failures} failed ${JSON.stringify(p.failed)} (${p.warmup_failures} during the warm-up)\n` +
       `  placed → reserved by the catalog p50/p99 ${p.placed_to_reserved_p50_ms}/${p.placed_to_reserved_p99_ms} ms, ` +
       `reserved → CONFIRMED ${p.reserved_to_confirmed_p50_ms}/${p.reserved_to_confirmed_p99_ms} ms`
   )
