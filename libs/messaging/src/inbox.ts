@@ -11,15 +11,10 @@ export async function handleOnce(
   eventId: string,
   apply: (client: PoolClient) => Promise<void>
 ): Promise<boolean> {
-  return withTransaction(pool, async (client) => {
-    const { rowCount } = await client.query(
-      'INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
-      [consumer, eventId]
-    )
-    if (rowCount === 0) return false
-    await apply(client)
-    return true
-  })
+  const applied = await handleBatchOnce(pool, consumer, [{ envelope: { id: eventId } }], (client) =>
+    apply(client)
+  )
+  return applied.length === 1
 }
 
 /**

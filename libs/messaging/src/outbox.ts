@@ -15,11 +15,7 @@ export const OUTBOX_CHANNEL = 'outbox'
  * relay (NOTIFY is delivered at commit).
  */
 export async function enqueue(client: PoolClient, id: string, message: OutgoingMessage): Promise<void> {
-  const insert = outboxInsert(1, id, message)
-  await client.query(
-    `WITH row AS (${insert.sql} RETURNING 1) SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM row`,
-    insert.params
-  )
+  await enqueueAll(client, [{ id, message }])
 }
 
 /**

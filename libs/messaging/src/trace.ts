@@ -1,10 +1,32 @@
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Context } from '@opentelemetry/api'
+import {
+  context,
+  propagation,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Context,
+  type SpanOptions
+} from '@opentelemetry/api'
 
 const tracer = trace.getTracer('@platform/messaging')
 
 /** The trace context a message carries in its headers (W3C traceparent/tracestate). */
 export function extractContext(headers: Record<string, string>): Context {
   return propagation.extract(context.active(), headers)
+}
+
+/** Runs `fn` in a new active consumer span, marked as an error if `fn` throws. */
+function inSpan<T>(name: string, options: SpanOptions, fn: () => Promise<T>): Promise<T> {
+  return tracer.startActiveSpan(name, { kind: SpanKind.CONSUMER, ...options }, async (span) => {
+    try {
+      return await fn()
+    } catch (err) {
+      span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message })
+      throw err
+    } finally {
+      span.end()
+    }
+  })
 }
 
 /** Runs `fn` in a consumer span that continues the producer's trace. */
@@ -14,22 +36,10 @@ export async function inConsumerSpan<T>(
   fn: () => Promise<T>
 ): Promise<T> {
   return context.with(extractContext(headers), () =>
-    tracer.startActiveSpan(
+    inSpan(
       `process ${topic}`,
-      {
-        kind: SpanKind.CONSUMER,
-        attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': topic }
-      },
-      async (span) => {
-        try {
-          return await fn()
-        } catch (err) {
-          span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message })
-          throw err
-        } finally {
-          span.end()
-        }
-      }
+      { attributes: { 'messaging.system': 'kafka', 'messaging.destination.name': topic } },
+      fn
     )
   )
 }
@@ -47,10 +57,9 @@ export async function inBatchSpan<T>(
     const span = trace.getSpanContext(extractContext(headers))
     return span ? [{ context: span }] : []
   })
-  return tracer.startActiveSpan(
+  return inSpan(
     `process ${topic}`,
     {
-      kind: SpanKind.CONSUMER,
       links,
       attributes: {
         'messaging.system': 'kafka',
@@ -58,15 +67,6 @@ export async function inBatchSpan<T>(
         'messaging.batch.message_count': events.length
       }
     },
-    async (span) => {
-      try {
-        return await fn()
-      } catch (err) {
-        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message })
-        throw err
-      } finally {
-        span.end()
-      }
-    }
+    fn
   )
 }

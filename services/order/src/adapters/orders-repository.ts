@@ -168,7 +168,8 @@ export async function transitionAll(
   from: OrderStatus[],
   moves: Array<{ id: string; to: OrderStatus; reason?: string }>
 ): Promise<Order[]> {
-  const first = [...new Map(moves.toReversed().map((m) => [m.id.toLowerCase(), m])).values()]
+  const seen = new Set<string>()
+  const first = moves.filter((m) => !seen.has(m.id.toLowerCase()) && seen.add(m.id.toLowerCase()))
   if (first.length === 0) return []
   const { rows } = await client.query<OrderRow>(
     `UPDATE orders o SET status = m.status, reason = COALESCE(m.reason, o.reason), updated_at = clock_timestamp()
