@@ -1,9 +1,9 @@
 import rateLimit, { type FastifyRateLimitStore } from '@fastify/rate-limit'
 import LocalStore from '@fastify/rate-limit/store/LocalStore.js'
-import RedisStore from '@fastify/rate-limit/store/RedisStore.js'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { AppError } from '@platform/errors'
 import type { Redis } from '@platform/redis'
+import { LeasedCounter } from './rate-limit-lease.ts'
 
 export interface RateLimitOptions {
   redis: Redis
@@ -17,13 +17,13 @@ export interface RateLimitOptions {
 }
 
 /**
- * @fastify/rate-limit's Redis store with its local store behind it: counts are shared by every
- * gateway instance in Redis; while Redis is unreachable each instance counts on its own (so a
- * client may get up to `max` × instances), and Redis takes over again when it is back. One key
- * space for every route: the limit is per caller, not per route.
+ * Counts shared by every gateway instance in Redis (a busy caller's tokens taken in leases, see
+ * LeasedCounter), with @fastify/rate-limit's local store behind them: while Redis is unreachable
+ * each instance counts on its own (so a client may get up to `max` × instances), and Redis takes
+ * over again when it is back. One key space for every route: the limit is per caller, not per route.
  */
 function fallbackStore(redis: Redis, namespace: string, onFallback: (local: boolean) => void) {
-  const shared = new RedisStore(false, false, redis, namespace)
+  const shared = new LeasedCounter({ redis, namespace })
   const local = new LocalStore(false, false, 10_000)
   let usingLocal = false
   const use = (isLocal: boolean) => {
