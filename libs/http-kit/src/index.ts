@@ -8,3 +8,4 @@ export {
 } from './http-kit.ts'
 export { errorBody, type ErrorBody } from './error-handler.ts'
 export { callerOf, requireRole, USER_HEADER, ROLES_HEADER, type Caller } from './caller.ts'
+export { tuneGarbageCollector } from './runtime.ts'

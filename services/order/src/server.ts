@@ -3,9 +3,12 @@
 // set up before any module loads; the import below only hands over the telemetry handle.
 import { telemetry } from './instrumentation.ts'
 import closeWithGrace from 'close-with-grace'
+import { tuneGarbageCollector } from '@platform/http-kit'
 import { buildApp } from './app.ts'
 import { readConfig } from './config.ts'
 import { orExit } from './startup.ts'
+
+tuneGarbageCollector()
 
 const config = await orExit('order: configuration', () => readConfig(process.env))
 const app = await orExit('order could not start', () => buildApp(config))
