@@ -11,9 +11,10 @@ interface Caller {
   expiresAt: number
   /** The shared count reached the limit: nothing more is granted anywhere in this window. */
   exhausted: boolean
-  /** Size of the last lease asked for, and when. */
+  /** Size of the last lease asked for, and when; the window's count as Redis last told it. */
   size: number
   askedAt: number
+  counted: number
   /** Tokens asked for and not answered yet; requests waiting for them, in arrival order. */
   requested: number
   waiting: Callback[]
@@ -58,7 +59,8 @@ export interface LeasedCounterOptions {
  *
  * Guarantees: a window never admits more than the limit across all instances (every token comes
  * out of one atomic INCRBY). A caller may be refused early by at most the tokens other instances
- * still hold — `maxShare` of the limit each (limits under 200 per window are never leased).
+ * still hold — `maxShare` of the limit each (limits under 200 per window are never leased); leases
+ * shrink to one token as the count nears the limit, so in practice none are left over.
  * Measured (bench/edge.ts set-up, one busy client): the gateway's proxied read 13–20 µs cheaper
  * and 24–32 % more requests/s than with one Redis call per request.
  */
@@ -86,11 +88,21 @@ export class LeasedCounter {
     if (caller && caller.requested === 0 && now >= caller.expiresAt) {
       caller.ranges.length = 0 // the window is over: what was left of it is void
       caller.exhausted = false
+      caller.counted = 0
     }
     if (caller && caller.waiting.length === 0 && this.serve(caller, callback, max, now)) return
     if (!caller) {
       if (this.callers.size >= this.maxCallers) this.forgetIdle(now)
-      caller = { ranges: [], expiresAt: 0, exhausted: false, size: 0, askedAt: 0, requested: 0, waiting: [] }
+      caller = {
+        ranges: [],
+        expiresAt: 0,
+        exhausted: false,
+        size: 0,
+        askedAt: 0,
+        counted: 0,
+        requested: 0,
+        waiting: []
+      }
       this.callers.set(key, caller)
     }
     caller.waiting.push(callback)
@@ -115,7 +127,12 @@ export class LeasedCounter {
   }
 
   private leaseSize(caller: Caller, max: number, now: number): number {
-    const cap = Math.max(1, Math.floor(max * this.maxShare))
+    // Leases shrink as the window fills, so the last tokens go one at a time and none are left
+    // stranded on an instance when the others reach the limit.
+    const cap = Math.max(
+      1,
+      Math.min(Math.floor(max * this.maxShare), Math.floor((max - caller.counted) / 16))
+    )
     const since = now - caller.askedAt
     const size =
       caller.size === 0
@@ -138,6 +155,7 @@ export class LeasedCounter {
         caller.requested -= size
         // One connection answers in order: a key this call created starts a new window.
         if (current === size) caller.ranges.length = 0
+        caller.counted = current
         const first = current - size + 1
         if (first <= max) caller.ranges.push([first, Math.min(current, max)])
         if (current >= max) caller.exhausted = true

@@ -29,7 +29,7 @@ function take(counter: LeasedCounter, key: string, windowMs: number, max: number
   )
 }
 
-test('a busy caller across two instances: never more than the limit, refused early by at most the leased share, far fewer Redis calls', async (t) => {
+test('a busy caller across two instances: exactly the limit admitted, far fewer Redis calls', async (t) => {
   const namespace = `lease-test-${randomUUID()}:`
   const [r1, r2] = [await redisClient(t), await redisClient(t)]
   const a = new LeasedCounter({ redis: r1, namespace })
@@ -37,20 +37,17 @@ test('a busy caller across two instances: never more than the limit, refused ear
   const calls = [countCalls(r1), countCalls(r2)]
   const max = 5000
   let admitted = 0
-  let refusedAt = -1
   // 6000 requests in bursts of 100 alternating between the instances, as NGINX spreads them.
   for (let burst = 0; burst < 60; burst++) {
     const counter = burst % 2 ? b : a
     const results = await Promise.all(Array.from({ length: 100 }, () => take(counter, 'ip:1', 60_000, max)))
     for (const r of results) {
       if (r.current <= max) admitted++
-      else if (refusedAt === -1) refusedAt = burst * 100
       assert.ok(r.ttl > 0 && r.ttl <= 60_000)
     }
   }
-  const share = Math.floor(max * 0.01) // what one instance may hold back
-  assert.ok(admitted <= max, `admitted ${admitted} > ${max}`)
-  assert.ok(admitted >= max - share, `admitted ${admitted}: refused more than one lease early`)
+  // Leases shrink to single tokens near the limit: none is left stranded on either instance.
+  assert.equal(admitted, max)
   const total = calls[0]!() + calls[1]!()
   assert.ok(total < 6000 / 10, `${total} Redis calls for 6000 requests`)
   // Over the limit, refusals are answered from memory until the window ends.
