@@ -29,16 +29,16 @@ function take(counter: LeasedCounter, key: string, windowMs: number, max: number
   )
 }
 
-test('a busy caller across two instances: exactly the limit admitted, far fewer Redis calls', async (t) => {
+test('a busy caller across two instances: never more than the limit, at most 1 % early, far fewer Redis calls', async (t) => {
   const namespace = `lease-test-${randomUUID()}:`
   const [r1, r2] = [await redisClient(t), await redisClient(t)]
   const a = new LeasedCounter({ redis: r1, namespace })
   const b = new LeasedCounter({ redis: r2, namespace })
   const calls = [countCalls(r1), countCalls(r2)]
-  const max = 5000
+  const max = 20_000
   let admitted = 0
-  // 6000 requests in bursts of 100 alternating between the instances, as NGINX spreads them.
-  for (let burst = 0; burst < 60; burst++) {
+  // 22 000 requests in bursts of 100 alternating between the instances, as NGINX spreads them.
+  for (let burst = 0; burst < 220; burst++) {
     const counter = burst % 2 ? b : a
     const results = await Promise.all(Array.from({ length: 100 }, () => take(counter, 'ip:1', 60_000, max)))
     for (const r of results) {
@@ -46,17 +46,17 @@ test('a busy caller across two instances: exactly the limit admitted, far fewer 
       assert.ok(r.ttl > 0 && r.ttl <= 60_000)
     }
   }
-  // Leases shrink to single tokens near the limit: none is left stranded on either instance.
-  assert.equal(admitted, max)
+  // Never more than the limit; leases shrink to single tokens near it, so hardly any is stranded.
+  assert.ok(admitted <= max && admitted >= max - 200, `admitted ${admitted} of ${max}`)
   const total = calls[0]!() + calls[1]!()
-  assert.ok(total < 6000 / 10, `${total} Redis calls for 6000 requests`)
+  assert.ok(total < 22_000 / 10, `${total} Redis calls for 22 000 requests`)
   // Over the limit, refusals are answered from memory until the window ends.
   const before = calls[0]!()
   for (let i = 0; i < 100; i++) assert.ok((await take(a, 'ip:1', 60_000, max)).current > max)
   assert.equal(calls[0]!(), before)
 })
 
-test('small limits are never leased: each request takes exactly one token, counts are exact across instances; refusals stay in memory', async (t) => {
+test('limits under 10 000 are never leased: one token per request, exact across instances; refusals stay in memory', async (t) => {
   const namespace = `lease-test-${randomUUID()}:`
   const [r1, r2] = [await redisClient(t), await redisClient(t)]
   const a = new LeasedCounter({ redis: r1, namespace })
