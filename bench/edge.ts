@@ -72,10 +72,17 @@ try {
       try {
         row.H = await measure(`${h.url}/hello`, h.pid, s, pinned)
         const p = await startServer([proxy, h.url], pinned)
-        const edge = await startEdge([p.url], pinned, { microCache: false })
-        row.NGH = await measure(`${edge.url}/api/v1/products/x`, [...edge.pids, p.pid, h.pid], s, pinned)
-          .finally(edge.stop)
-          .finally(p.stop)
+        try {
+          const edge = await startEdge([p.url], pinned, { microCache: false })
+          row.NGH = await measure(
+            `${edge.url}/api/v1/products/x`,
+            [...edge.pids, p.pid, h.pid],
+            s,
+            pinned
+          ).finally(edge.stop)
+        } finally {
+          await p.stop()
+        }
       } finally {
         await h.stop()
       }
@@ -115,7 +122,10 @@ try {
             )
             if (!cached && round === s.rounds) {
               const rate = Math.max(10, Math.floor(row.edge.rps / 2))
-              pacedResults[mode] = { ...(await paced(url, rate, s.durationSeconds, { pinned })), rate }
+              pacedResults[mode] = {
+                ...(await paced(url, rate, s.durationSeconds, { pinned, connections: s.connections })),
+                rate
+              }
             }
           } finally {
             await edge.stop()

@@ -199,18 +199,12 @@ export async function paced(
   url: string,
   rate: number,
   seconds: number,
-  options: {
-    headers?: Record<string, string>
-    pinned?: boolean
-    warmupSeconds?: number
-    connections?: number
-  } = {}
+  options: { pinned?: boolean; warmupSeconds?: number; connections?: number } = {}
 ): Promise<{ p50Ms: number; p99Ms: number; failures: number; sent: number; codes: Record<string, number> }> {
   const warmup = options.warmupSeconds ?? 3
   const dir = mkdtempSync(join(tmpdir(), 'paced-'))
   const targets = join(dir, 'targets')
-  const headers = Object.entries(options.headers ?? {}).map(([name, value]) => `${name}: ${value}\n`)
-  writeFileSync(targets, `GET ${url}\n${headers.join('')}`)
+  writeFileSync(targets, `GET ${url}\n`)
   const attack = `vegeta attack -targets=${targets} -rate=${rate}/s -duration=${warmup + seconds}s -timeout=10s -keepalive=true -max-connections=${options.connections ?? 100}`
   try {
     const { stdout } = await run(
@@ -225,13 +219,16 @@ export async function paced(
       .split('\n')
       .filter(Boolean)
       .map((line) => line.split(',', 3).map(Number) as [number, number, number])
-    const start = Math.min(...hits.map((h) => h[0])) + warmup * 1e9
+    const start = hits.reduce((first, h) => Math.min(first, h[0]), Infinity) + warmup * 1e9
     const measured = hits.filter((h) => h[0] >= start)
     const ok = measured.filter((h) => h[1] >= 200 && h[1] < 300).map((h) => h[2] / 1e6)
     ok.sort((a, b) => a - b)
     const at = (p: number) => ok[Math.min(ok.length - 1, Math.floor(p * ok.length))] ?? NaN
     const codes: Record<string, number> = {}
-    for (const h of measured) codes[h[1] || 'no answer'] = (codes[h[1] || 'no answer'] ?? 0) + 1
+    for (const [, status] of measured) {
+      const code = status === 0 ? 'no answer' : String(status)
+      codes[code] = (codes[code] ?? 0) + 1
+    }
     return {
       p50Ms: at(0.5),
       p99Ms: at(0.99),
