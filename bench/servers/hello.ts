@@ -1,10 +1,12 @@
 // A hello-world server for the benchmarks. Usage: node hello.ts plain|kit; prints its port.
-// With kit, load ./traced.ts first (--import) to measure the kit with tracing.
+// With kit, load ./traced.ts first (--import) to measure the kit with tracing. The kit server starts
+// as every service's server.ts does: tuneGarbageCollector() first.
 import Fastify from 'fastify'
-import { httpKit, serverOptions } from '@platform/http-kit'
+import { httpKit, serverOptions, tuneGarbageCollector } from '@platform/http-kit'
 import { createMetrics } from '@platform/metrics'
 
 const mode = process.argv[2] ?? 'plain'
+if (mode === 'kit') tuneGarbageCollector()
 const app =
   mode === 'plain' ? Fastify({ logger: false }) : Fastify(serverOptions({ logger: { level: 'warn' } }))
 if (mode === 'kit') await app.register(httpKit, { metrics: createMetrics({ service: 'bench' }) })

@@ -2,7 +2,6 @@ import { register } from 'node:module'
 import { context, propagation, trace } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
 import { registerInstrumentations } from '@opentelemetry/instrumentation'
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis'
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs'
@@ -19,15 +18,19 @@ import {
 } from '@opentelemetry/sdk-trace'
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions'
 import { FastifyOtelInstrumentation } from '@fastify/otel'
+import { ProtobufSpanProcessor } from './protobuf-span-processor.ts'
 
 export interface TelemetryOptions {
   serviceName: string
   serviceVersion: string
-  /** OTLP/HTTP base URL (`http://collector:4318`). Without one, telemetry is off: nothing is loaded. */
+  /**
+   * OTLP/HTTP base URL (`http://collector:4318`); spans go to `<endpoint>/v1/traces` as protobuf.
+   * Without one, telemetry is off: nothing is loaded.
+   */
   endpoint?: string
   /** Share of new traces recorded (a caller's sampling decision is kept). Default 1. */
   sampleRatio?: number
-  /** Where spans go instead of OTLP (tests). */
+  /** Where spans go instead of OTLP (tests), through the SDK's BatchSpanProcessor. */
   exporter?: SpanExporter
 }
 
@@ -51,8 +54,6 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
   // ESM imports of CommonJS packages (pg, ioredis, kafkajs) are patched through this loader hook.
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url)
 
-  const exporter =
-    options.exporter ?? new OTLPTraceExporter({ url: `${options.endpoint!.replace(/\/$/, '')}/v1/traces` })
   const provider = new TracerProvider({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: options.serviceName,
@@ -65,7 +66,18 @@ export function startTelemetry(options: TelemetryOptions): Telemetry {
           ? new AlwaysOnSampler()
           : new TraceIdRatioBasedSampler(options.sampleRatio ?? 1)
     }),
-    spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: 1000 })]
+    spanProcessors: [
+      options.exporter
+        ? new BatchSpanProcessor({ exporter: options.exporter, scheduledDelayMillis: 1000 })
+        : new ProtobufSpanProcessor({
+            url: `${options.endpoint!.replace(/\/$/, '')}/v1/traces`,
+            // Measured (bench/http-kit.ts set-up, alternating runs): exports of 2048 spans cost
+            // ~1 µs per span less than of 512, the SDK's default; 2048 spans are ~450 KB.
+            maxExportBatchSize: 2048,
+            maxQueueSize: 8192,
+            scheduledDelayMillis: 1000
+          })
+    ]
   })
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
   propagation.setGlobalPropagator(new W3CTraceContextPropagator())
