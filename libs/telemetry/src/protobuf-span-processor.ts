@@ -95,9 +95,10 @@ export class ProtobufSpanProcessor implements SpanProcessor {
     else this.timer ??= setTimeout(() => void this.exportWaiting(), this.scheduledDelayMillis).unref()
   }
 
+  /** Exports every span waiting now: after the export in flight, at most one more carries them. */
   async forceFlush(): Promise<void> {
-    while (this.inFlight) await this.inFlight
-    if (this.queued > 0) await this.exportWaiting()
+    if (this.inFlight) await this.inFlight
+    await this.exportWaiting()
   }
 
   async shutdown(): Promise<void> {

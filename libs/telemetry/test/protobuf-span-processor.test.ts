@@ -217,6 +217,27 @@ test('while an export is in flight at most maxQueueSize spans wait; later ones a
   )
 })
 
+test('forceFlush waits for the export in flight and sends what waited behind it', async (t) => {
+  const otlp = await receiver(t)
+  const { provider, tracer } = tracing(processor(otlp.url, { maxExportBatchSize: 5 }))
+  otlp.state.hold = true
+
+  endSpans(tracer, 5, 'first')
+  await until('the first export', () => otlp.received[0])
+  endSpans(tracer, 2, 'behind') // fewer than a batch: they would wait for the delay (60 s)
+  const flushed = provider.forceFlush()
+  await sleep(50)
+  assert.equal(otlp.received.length, 1, 'nothing more is sent while the first export is in flight')
+  otlp.state.hold = false
+  otlp.release()
+  await flushed
+
+  assert.deepEqual(
+    decodeSpans(otlp.received[1]!.body).map((s) => s.name),
+    ['behind-0', 'behind-1']
+  )
+})
+
 test('a failed export is not retried forever and does not stop later exports', async (t) => {
   const otlp = await receiver(t)
   const { provider, tracer } = tracing(processor(otlp.url, { maxExportBatchSize: 2 }))
