@@ -23,7 +23,7 @@ export interface ProtobufSpanProcessorOptions {
   maxQueueSize?: number
   /** The longest a span waits for its export. Default 1000 ms. */
   scheduledDelayMillis?: number
-  /** One export's timeout, retries included. Default 10 000 ms. */
+  /** One export's timeout, retries included. Default `OTEL_EXPORTER_OTLP_TIMEOUT`, else 10 000 ms. */
   exportTimeoutMillis?: number
 }
 
@@ -38,7 +38,8 @@ interface EncodedBatch {
  * span objects. Same contract: sampled spans only; an export starts when `maxExportBatchSize` spans
  * wait or `scheduledDelayMillis` after the first; one export in flight; at most `maxQueueSize`
  * spans wait, later ones are dropped; `forceFlush` and `shutdown` export everything waiting.
- * The HTTP transport — retries with backoff, timeouts, partial-success responses — is the OTLP
+ * The HTTP transport — retries with backoff, timeouts, partial-success responses, and the standard
+ * `OTEL_EXPORTER_OTLP_[TRACES_]HEADERS`/`COMPRESSION`/`TIMEOUT`/TLS variables — is the OTLP
  * exporters' own (`@opentelemetry/otlp-exporter-base`), given the encoded request.
  */
 export class ProtobufSpanProcessor implements SpanProcessor {
@@ -61,7 +62,10 @@ export class ProtobufSpanProcessor implements SpanProcessor {
     this.scheduledDelayMillis = options.scheduledDelayMillis ?? 1000
     this.delegate = createOtlpHttpExportDelegate<EncodedBatch, unknown>(
       convertLegacyHttpOptions(
-        { url: options.url, timeoutMillis: options.exportTimeoutMillis ?? 10_000 },
+        {
+          url: options.url,
+          ...(options.exportTimeoutMillis ? { timeoutMillis: options.exportTimeoutMillis } : {})
+        },
         'TRACES',
         'v1/traces',
         { 'Content-Type': 'application/x-protobuf' }

@@ -274,3 +274,15 @@ test('shutdown exports what waits, then takes no more spans', async (t) => {
     [['before-0', 'before-1', 'before-2']]
   )
 })
+
+test('the standard exporter variables apply: OTEL_EXPORTER_OTLP_HEADERS reaches the collector', async (t) => {
+  const otlp = await receiver(t)
+  process.env.OTEL_EXPORTER_OTLP_HEADERS = 'authorization=Bearer%20collector-token'
+  t.after(() => delete process.env.OTEL_EXPORTER_OTLP_HEADERS)
+  const { provider, tracer } = tracing(processor(otlp.url))
+
+  endSpans(tracer, 1)
+  await provider.forceFlush()
+
+  assert.equal(otlp.received[0]?.headers.authorization, 'Bearer collector-token')
+})
