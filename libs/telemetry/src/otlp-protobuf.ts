@@ -195,14 +195,10 @@ export class ProtoWriter {
     const size = varintSize(length)
     this.ensure(size - 1)
     this.buf.copyWithin(at + size, at + 1, this.pos)
-    this.pos += size - 1
-    let v = length
-    let i = at
-    while (v > 127) {
-      this.buf[i++] = (v & 127) | 128
-      v >>>= 7
-    }
-    this.buf[i] = v
+    const end = this.pos + size - 1
+    this.pos = at
+    this.uint32(length)
+    this.pos = end
   }
 }
 

@@ -96,7 +96,7 @@ export class ProtobufSpanProcessor implements SpanProcessor {
     this.queued++
     if (this.inFlight) return
     if (this.queued >= this.maxExportBatchSize) void this.exportWaiting()
-    else this.timer ??= setTimeout(() => void this.exportWaiting(), this.scheduledDelayMillis).unref()
+    else this.scheduleExport()
   }
 
   /** Exports every span waiting now: after the export in flight, at most one more carries them. */
@@ -120,6 +120,11 @@ export class ProtobufSpanProcessor implements SpanProcessor {
     return writer
   }
 
+  /** The waiting spans leave `scheduledDelayMillis` after the first of them, at the latest. */
+  private scheduleExport(): void {
+    this.timer ??= setTimeout(() => void this.exportWaiting(), this.scheduledDelayMillis).unref()
+  }
+
   /** Exports every waiting span as one ExportTraceServiceRequest; resolves when the export ends. */
   private exportWaiting(): Promise<void> {
     clearTimeout(this.timer)
@@ -139,9 +144,7 @@ export class ProtobufSpanProcessor implements SpanProcessor {
     }).finally(() => {
       this.inFlight = undefined
       if (this.queued >= this.maxExportBatchSize) void this.exportWaiting()
-      else if (this.queued > 0 && !this.isShutdown) {
-        this.timer ??= setTimeout(() => void this.exportWaiting(), this.scheduledDelayMillis).unref()
-      }
+      else if (this.queued > 0 && !this.isShutdown) this.scheduleExport()
     })
     this.inFlight = done
     return done
