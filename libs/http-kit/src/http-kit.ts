@@ -1,7 +1,7 @@
 import underPressure from '@fastify/under-pressure'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { statusClass, type Metrics } from '@platform/metrics'
+import type { Metrics } from '@platform/metrics'
 import { errorBody, handleError } from './error-handler.ts'
 import { createReadiness, type Readiness } from './readiness.ts'
 import { validatorCompiler } from './validation.ts'
@@ -79,12 +79,10 @@ async function kit(app: FastifyInstance, options: HttpKitOptions): Promise<void>
     done(null, payload)
   })
   app.addHook('onResponse', (request, reply, done) => {
-    http.duration.observe(
-      {
-        method: request.method,
-        route: request.routeOptions.url ?? 'unmatched',
-        status_class: statusClass(reply.statusCode)
-      },
+    http.duration.record(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
       reply.elapsedTime / 1000
     )
     done()

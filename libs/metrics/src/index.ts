@@ -7,10 +7,10 @@ export {
   httpMetrics,
   outboxMetrics,
   poolMetrics,
-  statusClass,
   type BreakerState,
   type PoolStats,
   type Metrics
 } from './metrics.ts'
+export { RequestDurationHistogram, type RequestLabels } from './request-duration.ts'
 export { Registry } from 'prom-client'
 export { readSample } from './read-sample.ts'

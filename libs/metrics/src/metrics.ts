@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
+import { RequestDurationHistogram } from './request-duration.ts'
 
 export interface Metrics {
   registry: Registry
@@ -21,23 +22,14 @@ function once<T>(registry: Registry, name: string, make: () => T): T {
 /** HTTP RED metrics, labelled by route template (never the raw URL), method and status class. */
 export function httpMetrics(registry: Registry) {
   return {
-    duration: once(
-      registry,
-      'http_request_duration_seconds',
-      () =>
-        new Histogram({
-          name: 'http_request_duration_seconds',
-          help: 'HTTP server request duration by route template, method and status class',
-          labelNames: ['method', 'route', 'status_class'] as const,
-          buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-          registers: [registry]
-        })
+    duration: once(registry, 'http_request_duration_seconds', () =>
+      new RequestDurationHistogram({
+        name: 'http_request_duration_seconds',
+        help: 'HTTP server request duration by route template, method and status class',
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+      }).registerIn(registry)
     )
   }
-}
-
-export function statusClass(statusCode: number): string {
-  return `${Math.floor(statusCode / 100)}xx`
 }
 
 export type BreakerState = 'closed' | 'half_open' | 'open'

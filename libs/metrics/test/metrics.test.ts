@@ -6,8 +6,7 @@ import {
   poolMetrics,
   createMetrics,
   outboxMetrics,
-  readSample as sample,
-  statusClass
+  readSample as sample
 } from '../src/index.ts'
 
 test('each app gets its own registry with process metrics and the service label', async () => {
@@ -38,10 +37,6 @@ test('helpers share one metric per registry, whoever asks first', async () => {
   assert.equal(sample(text, 'circuit_breaker_transitions_total', { upstream: 'catalog', state: 'open' }), 1)
   assert.equal(sample(text, 'outbox_backlog_messages', { service: 'x' }), 7)
   assert.equal(sample(text, 'deliveries_total', { channel: 'email', outcome: 'failed' }), 2)
-})
-
-test('status codes collapse into classes', () => {
-  assert.deepEqual([200, 201, 304, 404, 503].map(statusClass), ['2xx', '2xx', '3xx', '4xx', '5xx'])
 })
 
 test('pool use is read from every tracked pool at scrape time, and stops when untracked', async () => {
