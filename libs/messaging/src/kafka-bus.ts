@@ -11,7 +11,10 @@ import {
 import { consumerMetrics, type Metrics } from '@platform/metrics'
 import type { IncomingEvent, MessageBus, OutgoingMessage, SubscribeOptions, Subscription } from './bus.ts'
 import { decodeEnvelope, SchemaViolation } from './envelope.ts'
+import { quietKafkajsIdleTimer } from './kafkajs-idle-timer.ts'
 import { inBatchSpan, inConsumerSpan } from './trace.ts'
+
+quietKafkajsIdleTimer()
 
 export interface KafkaBusOptions {
   brokers: string[]
