@@ -33,7 +33,6 @@ export class RequestDurationHistogram {
   readonly help: string
   readonly type = 'histogram'
   readonly aggregator = 'sum'
-  readonly labelNames = ['method', 'route', 'status_class'] as const
   readonly #bounds: readonly number[]
   // route → method → series by status class (index = status code / 100)
   #series = new Map<string, Map<string, Array<Series | undefined>>>()
