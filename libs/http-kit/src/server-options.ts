@@ -36,7 +36,10 @@ export function serverOptions(options: ServerOptions): FastifyServerOptions {
     // onReady hooks include joining a Kafka consumer group, which after a crash waits for the dead
     // member's session to expire (10 s): allow well over that before calling the start failed.
     pluginTimeout: 60_000,
-    return503OnClosing: true,
+    // While a service drains (deregistered, not ready), traffic still reaches it until every
+    // balancer has noticed (an edge's open keep-alive connections, a Service's endpoints): serve
+    // it, each answer closing its connection, rather than refuse it with 503.
+    return503OnClosing: false,
     trustProxy: options.trustProxy ?? false,
     forceCloseConnections: 'idle'
   }

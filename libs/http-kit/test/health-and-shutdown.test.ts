@@ -127,3 +127,19 @@ test(
     ])
   }
 )
+
+test('while draining, requests that still arrive are served (with Connection: close), not refused', async (t) => {
+  const { app } = await kitApp({ drainDelayMs: 400 }, (a) => a.get('/work', async () => ({ ok: true })))
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
+  t.after(() => app.close())
+  assert.equal((await fetch(`${base}/work`)).status, 200) // a keep-alive connection, as an edge holds
+
+  const closing = app.close()
+  await new Promise((resolve) => setTimeout(resolve, 100)) // deregistered, not ready, draining
+  const late = await fetch(`${base}/work`)
+  assert.equal(late.status, 200) // traffic still routed here while others learn it is gone
+  assert.equal(late.headers.get('connection'), 'close')
+  assert.equal((await fetch(`${base}/health/ready`)).status, 503)
+  await closing
+})
