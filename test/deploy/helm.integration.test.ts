@@ -233,13 +233,28 @@ test('parity: every service of the compose file has a chart entry with the same 
   const { stdout } = await run('docker-compose', ['-f', 'docker-compose.yml', 'config'], { cwd: root })
   const compose = (
     parse(stdout) as {
-      services: Record<string, { environment?: Record<string, string>; build?: { dockerfile: string } }>
+      services: Record<
+        string,
+        { environment?: Record<string, string>; build?: { dockerfile: string }; restart?: string }
+      >
     }
   ).services
   const { objects } = await render('kind')
   const built = Object.entries(compose).filter(([name, s]) => s.build && name !== 'dev-keys')
   assert.ok(built.length >= 5)
   for (const [name, service] of built) {
+    if (service.restart === 'no') {
+      // A one-shot job: a Job of the same name (and release revision) with the same variables.
+      const job = objects.find((o) => o.kind === 'Job' && o.metadata.name.startsWith(`${name}-`))
+      assert.ok(job, `${name} (a compose job) has a chart Job`)
+      const env = (job.spec!.template as PodTemplate).spec.containers[0]!.env ?? []
+      assert.deepEqual(
+        env.map((e) => e.name).sort(),
+        Object.keys(service.environment ?? {}).sort(),
+        `${name}: the same variables in compose and the chart`
+      )
+      continue
+    }
     const chartName = service.build!.dockerfile.split('/')[1]! // services/<name>/Dockerfile
     const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === chartName)
     assert.ok(deployment, `${name} (compose) has a chart entry`)
