@@ -7,6 +7,9 @@ TOOLS=${PLATFORM_TOOLS_DIR:-$ROOT/.tools}    # everything installed, built, down
 DATA=$TOOLS/data
 RUN=$TOOLS/run                               # pid files
 LOGS=$TOOLS/logs
+# What outlives a clone: the Go module and build caches and the programs built from them, so a
+# later clone (or CI run) on the same machine reuses them.
+CACHE=${PLATFORM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/platform}
 
 NODE_VERSION=$(tr -d ' \nv' < "$ROOT/.nvmrc")
 CLUSTER_HOST=127.0.0.1
@@ -47,6 +50,29 @@ wait_for() {
     fi
     sleep 0.2
   done
+}
+
+# go_tool NAME VERSION MODULE_DIR [go build args…] — builds a program pinned by the wrapper module
+# scripts/infra/MODULE_DIR (go.mod + go.sum) into $CACHE/bin/NAME/VERSION-<hash of the module and
+# the args>, once per machine, and prints that folder. `-o` is added: the args name packages (and
+# -ldflags, -tags…). GO_TOOL_ENV adds environment variables (e.g. "CGO_ENABLED=0").
+go_tool() {
+  local name=$1 version=$2 module=$ROOT/scripts/infra/$3; shift 3
+  command -v go >/dev/null || die "Go is needed to build $name: install Go 1.26 or newer"
+  local hash; hash=$(cat "$module/go.mod" "$module/go.sum" <(printf '%s\n' "$@" "${GO_TOOL_ENV:-}") | sha256sum | cut -c1-12)
+  local out=$CACHE/bin/$name/$version-$hash
+  if [ ! -f "$out/.built" ]; then
+    step "$name: building $version with the Go module proxy (once per machine)"
+    mkdir -p "$out" "$LOGS"
+    local t0=$SECONDS
+    # shellcheck disable=SC2086 # GO_TOOL_ENV is a list of NAME=value words
+    (cd "$module" && env GOFLAGS=-mod=readonly GOMODCACHE="$CACHE/go/mod" GOCACHE="$CACHE/go/build" ${GO_TOOL_ENV:-} \
+      go build -trimpath -o "$out/" "$@") >"$LOGS/$name-build.log" 2>&1 \
+      || { tail -n 20 "$LOGS/$name-build.log" >&2; die "building $name failed (log: $LOGS/$name-build.log)"; }
+    echo "$((SECONDS - t0))" > "$out/.built"
+    say "$name: built in $((SECONDS - t0)) s"
+  fi
+  echo "$out"
 }
 
 # port_free PORT — true when nothing listens on 127.0.0.1:PORT.

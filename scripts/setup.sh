@@ -4,7 +4,9 @@
 # Debian packages (PostgreSQL 15, Redis, NGINX, Java 17, Maven), the Kafka broker jars (Maven
 # Central), Consul and Prometheus (built with the Go module proxy). Idempotent; says what it did.
 # `scripts/setup.sh node` stops after Node and npm ci (enough for unit tests, lint and typecheck);
-# `scripts/setup.sh bench` adds what only the benchmarks use (the vegeta load generator).
+# `scripts/setup.sh bench` adds what only the benchmarks use (the vegeta load generator);
+# `scripts/setup.sh deploy` what only `npm run test:deploy` uses (containerd and the CNI plugins,
+# Docker Compose v2). Go builds and their caches live in the machine's cache (scripts/lib.sh: CACHE).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 mkdir -p "$TOOLS" "$LOGS"
@@ -71,58 +73,51 @@ setup_npm() {
 
 setup_kafka() {
   local home=$TOOLS/kafka/$KAFKA_VERSION
-  [ -f "$home/libs/kafka_2.13-$KAFKA_VERSION.jar" ] && return 0
+  [ -f "$home/libs/kafka_2.13-$KAFKA_VERSION.jar" ] && [ -f "$home/libs/kafka-tools-$KAFKA_VERSION.jar" ] && return 0
   step "kafka: resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION from Maven Central"
   rm -rf "$home"
-  mvn -B -q -ntp -Dstyle.color=never -f "$ROOT/scripts/infra/kafka/pom.xml" package -Dmaven.repo.local="$TOOLS/m2" \
+  mvn -B -q -ntp -Dstyle.color=never -f "$ROOT/scripts/infra/kafka/pom.xml" package -Dmaven.repo.local="$CACHE/m2" \
     -Dkafka.version="$KAFKA_VERSION" -Dout="$home/libs" -DbuildDirectory="$TOOLS/kafka/target"
   rm -rf "$ROOT/scripts/infra/kafka/target"
   did+=("Kafka $KAFKA_VERSION jars into $home/libs")
 }
 
+# link_tool TARGET_DIR FILE… — the programs go_tool built (in the machine's cache) where the scripts
+# look for them.
+link_tool() {
+  local dir=$1 from=$2; shift 2
+  mkdir -p "$dir"
+  local f; for f in "$@"; do ln -sfn "$from/$f" "$dir/$f"; done
+}
+
 setup_consul() {
-  local bin=$TOOLS/consul/$CONSUL_VERSION/consul
-  [ -x "$bin" ] && return 0
-  command -v go >/dev/null || die "Go is needed to build Consul: install Go 1.24 or newer"
-  step "consul: building v$CONSUL_VERSION with the Go module proxy (a few minutes, once)"
-  mkdir -p "$(dirname "$bin")"
+  local dir=$TOOLS/consul/$CONSUL_VERSION
+  [ -x "$dir/consul" ] && return 0
   # The committed go.sum pins every module. These few are served by the proxy but missing from the
   # checksum database it mirrors, so only go.sum (not the database) vouches for them.
-  (cd "$ROOT/scripts/infra/consul" && \
-    GOFLAGS=-mod=readonly GOMODCACHE="$TOOLS/go/mod" GOCACHE="$TOOLS/go/cache" \
-    GONOSUMDB=github.com/hashicorp/consul/envoyextensions,github.com/hashicorp/consul/troubleshoot,github.com/hashicorp/hcp-sdk-go \
-    go build -trimpath -ldflags='-s -w' -o "$bin" github.com/hashicorp/consul) >"$LOGS/consul-build.log" 2>&1 \
-    || { tail -n 20 "$LOGS/consul-build.log" >&2; die "building Consul failed (log: $LOGS/consul-build.log)"; }
-  did+=("Consul $CONSUL_VERSION into $bin")
+  local built
+  built=$(GO_TOOL_ENV=GONOSUMDB=github.com/hashicorp/consul/envoyextensions,github.com/hashicorp/consul/troubleshoot,github.com/hashicorp/hcp-sdk-go \
+    go_tool consul "$CONSUL_VERSION" consul -ldflags='-s -w' github.com/hashicorp/consul)
+  link_tool "$dir" "$built" consul
+  did+=("Consul $CONSUL_VERSION into $dir")
 }
 
 setup_vegeta() {
-  local bin=$TOOLS/vegeta/$VEGETA_VERSION/vegeta
-  [ -x "$bin" ] && return 0
-  command -v go >/dev/null || die "Go is needed to build vegeta: install Go 1.24 or newer"
-  step "vegeta: building v$VEGETA_VERSION with the Go module proxy"
+  local dir=$TOOLS/vegeta/$VEGETA_VERSION
+  [ -x "$dir/vegeta" ] && return 0
   grep -q "tsenart/vegeta/v12 v$VEGETA_VERSION" "$ROOT/scripts/infra/vegeta/go.mod" \
     || die "scripts/infra/vegeta/go.mod does not pin vegeta v$VEGETA_VERSION (versions.env)"
-  mkdir -p "$(dirname "$bin")"
-  (cd "$ROOT/scripts/infra/vegeta" && GOFLAGS=-mod=readonly GOMODCACHE="$TOOLS/go/mod" GOCACHE="$TOOLS/go/cache" \
-    go build -trimpath -ldflags='-s -w' -o "$bin" github.com/tsenart/vegeta/v12) >"$LOGS/vegeta-build.log" 2>&1 \
-    || { tail -n 20 "$LOGS/vegeta-build.log" >&2; die "building vegeta failed (log: $LOGS/vegeta-build.log)"; }
-  did+=("vegeta $VEGETA_VERSION into $bin")
+  link_tool "$dir" "$(go_tool vegeta "$VEGETA_VERSION" vegeta -ldflags='-s -w' github.com/tsenart/vegeta/v12)" vegeta
+  did+=("vegeta $VEGETA_VERSION into $dir")
 }
 
 setup_prometheus() {
   local dir=$TOOLS/prometheus/$PROMETHEUS_VERSION
   [ -x "$dir/prometheus" ] && [ -x "$dir/promtool" ] && return 0
-  command -v go >/dev/null || die "Go is needed to build Prometheus: install Go 1.26 or newer"
-  step "prometheus: building $PROMETHEUS_VERSION with the Go module proxy (about 4 minutes, once)"
-  mkdir -p "$dir"
   # Debian's Prometheus is built without Consul service discovery; this one has every SD.
-  (cd "$ROOT/scripts/infra/prometheus-build" && \
-    GOFLAGS=-mod=readonly GOMODCACHE="$TOOLS/go/mod" GOCACHE="$TOOLS/go/cache" \
-    go build -trimpath -ldflags="-s -w -X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION" \
-      -o "$dir/" github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool) \
-    >"$LOGS/prometheus-build.log" 2>&1 \
-    || { tail -n 20 "$LOGS/prometheus-build.log" >&2; die "building Prometheus failed (log: $LOGS/prometheus-build.log)"; }
+  link_tool "$dir" "$(go_tool prometheus "$PROMETHEUS_VERSION" prometheus-build \
+    -ldflags="-s -w -X github.com/prometheus/common/version.Version=$PROMETHEUS_VERSION" \
+    github.com/prometheus/prometheus/cmd/prometheus github.com/prometheus/prometheus/cmd/promtool)" prometheus promtool
   did+=("Prometheus $PROMETHEUS_VERSION into $dir")
 }
 
@@ -149,26 +144,44 @@ setup_hadolint() {
 setup_k8s_tools() {
   local dir=$TOOLS/k8s schemas=$TOOLS/k8s/schemas/v$KUBERNETES_VERSION-standalone-strict
   if [ ! -x "$dir/helm" ] || [ ! -x "$dir/kubeconform" ] || [ "$(cat "$dir/versions" 2>/dev/null)" != "$HELM_VERSION $KUBECONFORM_VERSION" ]; then
-    command -v go >/dev/null || die "Go is needed to build Helm: install Go 1.26 or newer"
-    step "k8s tools: building Helm $HELM_VERSION and kubeconform $KUBECONFORM_VERSION with the Go module proxy (once)"
-    mkdir -p "$dir"
-    (cd "$ROOT/scripts/infra/k8s-tools" && \
-      GOFLAGS=-mod=readonly GOMODCACHE="$TOOLS/go/mod" GOCACHE="$TOOLS/go/cache" \
-      go build -trimpath -ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" -o "$dir/" \
-        helm.sh/helm/v3/cmd/helm github.com/yannh/kubeconform/cmd/kubeconform) >"$LOGS/k8s-tools-build.log" 2>&1 \
-      || { tail -n 20 "$LOGS/k8s-tools-build.log" >&2; die "building Helm and kubeconform failed (log: $LOGS/k8s-tools-build.log)"; }
+    link_tool "$dir" "$(go_tool k8s-tools "$HELM_VERSION-$KUBECONFORM_VERSION" k8s-tools \
+      -ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" \
+      helm.sh/helm/v3/cmd/helm github.com/yannh/kubeconform/cmd/kubeconform)" helm kubeconform
     echo "$HELM_VERSION $KUBECONFORM_VERSION" > "$dir/versions"
     did+=("Helm $HELM_VERSION and kubeconform $KUBECONFORM_VERSION into $dir")
   fi
   if [ ! -f "$schemas/deployment-apps-v1.json" ]; then
     step "k8s tools: schemas of Kubernetes $KUBERNETES_VERSION from its OpenAPI"
     local src
-    src=$(cd "$ROOT/scripts/infra/k8s-tools" && GOFLAGS=-mod=mod GOMODCACHE="$TOOLS/go/mod" \
+    src=$(cd "$ROOT/scripts/infra/k8s-tools" && GOFLAGS=-mod=mod GOMODCACHE="$CACHE/go/mod" \
       go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
     [ -f "$src/api/openapi-spec/swagger.json" ] || die "no OpenAPI in k8s.io/kubernetes@v$KUBERNETES_VERSION"
     node "$ROOT/scripts/k8s/openapi-to-schemas.ts" "$src/api/openapi-spec/swagger.json" "$TOOLS/k8s/schemas" "$KUBERNETES_VERSION" >/dev/null
     did+=("Kubernetes $KUBERNETES_VERSION schemas into $TOOLS/k8s/schemas")
   fi
+}
+
+# What `npm run test:deploy` adds (scripts/compose.sh, scripts/cluster.sh): the node's runtime and
+# network from Debian, and the Docker Compose v2 CLI plugin (Debian ships Compose v1 only), built
+# with the Go module proxy and found through DOCKER_CONFIG=.tools/docker.
+APT_DEPLOY=(
+  "containerd:containerd"
+  "runc:runc"
+  "/usr/lib/cni/bridge:containernetworking-plugins"
+  "iptables:iptables"
+  "ipset:ipset"
+  "conntrack:conntrack"
+  "openssl:openssl"
+  "gcc:gcc"
+  "/usr/lib/x86_64-linux-gnu/libc.a:libc6-dev"
+)
+setup_compose() {
+  local plugin=$TOOLS/docker/cli-plugins/docker-compose
+  [ -x "$plugin" ] && return 0
+  local built; built=$(go_tool compose "$COMPOSE_VERSION" compose \
+    -ldflags="-s -w -X github.com/docker/compose/v2/internal.Version=v$COMPOSE_VERSION" github.com/docker/compose/v2/cmd)
+  mkdir -p "$(dirname "$plugin")" && ln -sfn "$built/cmd" "$plugin"
+  did+=("Docker Compose $COMPOSE_VERSION into $plugin")
 }
 
 t0=$SECONDS
@@ -178,6 +191,10 @@ if [ "${1:-all}" = node ]; then
 elif [ "${1:-all}" = bench ]; then
   setup_npm
   setup_vegeta
+elif [ "${1:-all}" = deploy ]; then
+  APT_NEEDS+=("${APT_DEPLOY[@]}")
+  setup_apt
+  setup_compose
 else
   setup_apt
   setup_npm

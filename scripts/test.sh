@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The test suite. Usage: scripts/test.sh all|unit|integration
-#   unit         **/*.test.ts except integration and e2e: no infrastructure, no set-up
+# The test suite. Usage: scripts/test.sh all|unit|integration|deploy
+#   unit         **/*.test.ts except integration, e2e and deploy: no infrastructure, no set-up
 #   integration  **/*.integration.test.ts and **/*.e2e.test.ts against the real stack
-#   all          set-up (Node 24, npm ci, infrastructure), lint, typecheck, then every test
+#   all          set-up (Node 24, npm ci, infrastructure), lint, typecheck, then every test but deploy
+#   deploy       the deploy targets for real (npm run test:deploy): the compose file on the Docker
+#                engine, then the chart on a single-node Kubernetes, each torn down after its tests
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -16,7 +18,7 @@ run_tests() {
 
 unit_tests() {
   mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.test.ts' \
-    | grep -v -e '\.integration\.test\.ts$' -e '\.e2e\.test\.ts$' -e '^test/fixtures/')
+    | grep -v -e '\.integration\.test\.ts$' -e '\.e2e\.test\.ts$' -e '\.deploy\.test\.ts$' -e '^test/fixtures/')
   run_tests "${files[@]}"
 }
 infra_tests() {
@@ -37,8 +39,26 @@ case $mode in
     step "lint"; bash scripts/run.sh eslint . --max-warnings=0
     step "typecheck"; tsc -p tsconfig.json
     step "tests"
-    mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.test.ts' | grep -v '^test/fixtures/')
+    mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.test.ts' \
+      | grep -v -e '^test/fixtures/' -e '\.deploy\.test\.ts$')
     run_tests "${files[@]}"
     ;;
-  *) die "usage: scripts/test.sh all|unit|integration" ;;
+  deploy)
+    setup
+    bash scripts/setup.sh deploy
+    t0=$SECONDS
+    step "deploy: docker compose (the real compose file, stand-in images)"
+    trap 'bash scripts/compose.sh down; bash scripts/cluster.sh down' EXIT
+    bash scripts/compose.sh up
+    run_tests test/deploy/compose.deploy.test.ts
+    bash scripts/compose.sh down
+    step "deploy: the chart on a single-node Kubernetes"
+    bash scripts/standins/build.sh cluster
+    bash scripts/cluster.sh up
+    run_tests test/deploy/cluster.deploy.test.ts
+    bash scripts/cluster.sh down
+    trap - EXIT
+    say "deploy: both targets passed in $((SECONDS - t0)) s"
+    ;;
+  *) die "usage: scripts/test.sh all|unit|integration|deploy" ;;
 esac

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds every service image on the local Docker engine, from the repository root with each
-# service's Dockerfile, on the stand-in base image (scripts/docker/base-image.sh) since the official
-# Node image can't be pulled here. Prints each image's size and writes them to
+# service's Dockerfile, on the Node base image .env names — here its local stand-in
+# (scripts/standins), since the official Node image can't be pulled. Prints each image's size and writes them to
 # bench-results/images-latest.json. Usage: scripts/docker/images.sh [SERVICE…]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -10,7 +10,8 @@ cd "$ROOT"
 SERVICES=("$@")
 [ ${#SERVICES[@]} -gt 0 ] || SERVICES=(gateway catalog order notification)
 bash scripts/docker/engine.sh
-BASE=$(bash scripts/docker/base-image.sh)
+bash scripts/standins/build.sh debian node
+BASE=$(bash scripts/standins/build.sh ref node)
 REVISION=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 TAG=${IMAGE_TAG:-dev}
 mkdir -p "$ROOT/bench-results"

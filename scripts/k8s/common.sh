@@ -36,7 +36,7 @@ helm_install() {
   local profile=$1; shift
   kubectl apply -f "$ROOT/k8s/namespace.yaml"
   helm upgrade --install "$RELEASE" "$CHART" --namespace "$NAMESPACE" \
-    -f "$CHART/values-$profile.yaml" --set-file "devSigningKey=$(dev_signing_key)" --wait --timeout 10m "$@"
+    -f "$CHART/values-$profile.yaml" --set-file "devSigningKey=$(dev_signing_key)" --wait --wait-for-jobs --timeout 10m "$@"
 }
 
 wait_rollouts() {

@@ -2,14 +2,15 @@
 // the infrastructure, the four services and two gateways as processes. Tests that stop a process
 // start it again before they end.
 import assert from 'node:assert/strict'
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { importJWK, SignJWT, type JWTPayload } from 'jose'
+import type { JWK, JWTPayload } from 'jose'
 import { eventually, platform, stack } from '@platform/testing'
+import { api as api_, productInStock, signToken, storyTests } from '../support/story.ts'
 
 const run = promisify(execFile)
 const edge = platform.edge
@@ -43,146 +44,17 @@ after(async () => {
     await platformCommand('stop', 'gateway-2', 'gateway', 'notification', 'order', 'catalog', 'mail')
 })
 
-let signingKey: Awaited<ReturnType<typeof importJWK>> | undefined
-let kid = ''
-/** A token as the development issuer would sign it, with any claim overridden. */
-async function token(claims: JWTPayload = {}, header: Record<string, string> = {}): Promise<string> {
-  if (!signingKey) {
-    const jwk = JSON.parse(await readFile(platform.signingKeyFile, 'utf8')) as { kid: string }
-    kid = jwk.kid
-    signingKey = await importJWK(jwk, 'ES256')
-  }
-  const now = Math.floor(Date.now() / 1000)
-  return new SignJWT({
-    roles: ['customer'],
-    iss: 'https://auth.platform.local',
-    aud: 'platform-api',
-    sub: `e2e-${randomUUID().slice(0, 8)}`,
-    iat: now,
-    exp: now + 300,
-    ...claims
-  })
-    .setProtectedHeader({ alg: 'ES256', kid, ...header })
-    .sign(signingKey)
-}
+const signingKey = async () => JSON.parse(await readFile(platform.signingKeyFile, 'utf8')) as JWK
+const token = async (claims: JWTPayload = {}) => signToken(await signingKey(), claims)
+const api = <T = unknown>(path: string, init: RequestInit & { token?: string } = {}) =>
+  api_<T>(edge, path, init)
 
-async function api<T = unknown>(path: string, init: RequestInit & { token?: string } = {}) {
-  const { token: bearer, ...rest } = init
-  const res = await fetch(`${edge}${path}`, {
-    ...rest,
-    headers: {
-      ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
-      ...(rest.body ? { 'content-type': 'application/json' } : {}),
-      ...(rest.headers as Record<string, string> | undefined)
-    }
-  })
-  const text = await res.text()
-  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as T }
-}
-
-async function productInStock(): Promise<{ id: string; currency: string }> {
-  const { body } = await api<{ items: Array<{ id: string; stock: number; currency: string }> }>(
-    '/api/v1/products?limit=50&active=true&sort=price'
-  )
-  const product = body.items.find((p) => p.stock > 5)
-  assert.ok(product, 'a product in stock (the seed has plenty)')
-  return product
-}
-
-test('the story: sign in, browse, order, CONFIRMED, the notification streamed and emailed', async (t) => {
-  const login = await api<{ accessToken: string }>('/api/v1/auth/token', {
-    method: 'POST',
-    body: JSON.stringify({ username: 'bob', password: 'demo' })
-  })
-  assert.equal(login.status, 200)
-  const bob = login.body.accessToken
-
-  // The notification stream, through NGINX, before the order exists.
-  const abort = new AbortController()
-  t.after(() => abort.abort())
-  const stream = await fetch(`${edge}/api/v1/notifications/stream`, {
-    headers: { authorization: `Bearer ${bob}` },
-    signal: abort.signal
-  })
-  assert.equal(stream.status, 200)
-  let streamed = ''
-  void (async () => {
-    try {
-      for await (const chunk of stream.body!) streamed += Buffer.from(chunk).toString()
-    } catch {
-      // aborted at the end
-    }
-  })()
-
-  const product = await productInStock()
-  const placed = await api<{ id: string; status: string }>('/api/v1/orders', {
-    method: 'POST',
-    token: bob,
-    headers: { 'idempotency-key': randomUUID() },
-    body: JSON.stringify({ lines: [{ productId: product.id, quantity: 1 }] })
-  })
-  assert.equal(placed.status, 201)
-  assert.equal(placed.headers.get('location'), `/api/v1/orders/${placed.body.id}`)
-  const confirmed = await eventually(30_000, 'CONFIRMED', async () => {
-    const res = await api<{ status: string }>(`/api/v1/orders/${placed.body.id}`, { token: bob })
-    return res.body.status === 'CONFIRMED' ? res.body : undefined
-  })
-  assert.equal(confirmed.status, 'CONFIRMED')
-
-  const subject = `Order ${placed.body.id.slice(0, 8).toUpperCase()} is confirmed`
-  await eventually(15_000, 'the notification on the stream', async () =>
-    streamed.includes(subject) ? true : undefined
-  )
-  assert.match(streamed, /event: notification/)
-  const listed = await api<{ items: Array<{ subject: string }> }>('/api/v1/notifications', { token: bob })
-  assert.ok(listed.body.items.some((n) => n.subject === subject))
-  const email = await eventually(15_000, 'the email in the sink', async () => {
-    const res = await fetch(`${platform.mail}/api/v1/messages`)
-    const { messages } = (await res.json()) as {
-      messages: Array<{ Subject: string; To: Array<{ Address: string }> }>
-    }
-    return messages.find((m) => m.Subject === subject)
-  })
-  assert.deepEqual(email.To, [{ Address: 'bob@customers.example.test' }])
-})
-
-test('npm run demo walks the story against the running platform', async () => {
-  const child = spawn('bash', ['scripts/run.sh', 'node', '--conditions=development', 'scripts/demo.ts'], {
-    cwd: root
-  })
-  let out = ''
-  child.stdout.on('data', (c: Buffer) => (out += c.toString()))
-  child.stderr.on('data', (c: Buffer) => (out += c.toString()))
-  const code = await new Promise((resolve) => child.once('exit', resolve))
-  assert.equal(code, 0, out)
-  assert.match(out, /Watch it become CONFIRMED/)
-  assert.match(out, /And the email in the SMTP sink/)
-})
-
-test('401 for a missing, expired, not-yet-valid, wrongly-issued, wrong-audience, tampered or alg-none token', async () => {
-  const now = Math.floor(Date.now() / 1000)
-  const good = await token()
-  const [h, p, s] = good.split('.')
-  const payload = JSON.parse(Buffer.from(p!, 'base64url').toString()) as JWTPayload
-  const tampered = `${h}.${Buffer.from(JSON.stringify({ ...payload, roles: ['admin'] })).toString('base64url')}.${s}`
-  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
-  const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64(payload)}.`
-  const cases: Record<string, string | undefined> = {
-    missing: undefined,
-    expired: await token({ exp: now - 300, iat: now - 600 }),
-    'not yet valid': await token({ nbf: now + 300 }),
-    'wrong issuer': await token({ iss: 'https://someone-else.test' }),
-    'wrong audience': await token({ aud: 'another-api' }),
-    tampered,
-    'alg none': none
-  }
-  for (const [name, bearer] of Object.entries(cases)) {
-    const res = await api<{ code: string }>('/api/v1/orders', bearer ? { token: bearer } : {})
-    assert.equal(res.status, 401, name)
-    assert.equal(res.body.code, 'UNAUTHENTICATED', name)
-    assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer realm="platform"/, name)
-  }
-  assert.equal((await api('/api/v1/orders', { token: good })).status, 200)
+storyTests({
+  edge,
+  mail: async () => platform.mail,
+  signingKey,
+  loseGateway: () => platformCommand('kill', 'gateway-2'),
+  restoreGateway: () => platformCommand('start', 'gateway-2')
 })
 
 test('429 after the per-user limit, with Retry-After; a second user is unaffected', async () => {
@@ -213,7 +85,7 @@ test('429 after the per-user limit, with Retry-After; a second user is unaffecte
 
 test('a user cannot read another user’s order', async () => {
   const [alice, mallory] = [await token(), await token()]
-  const product = await productInStock()
+  const product = await productInStock(edge)
   const placed = await api<{ id: string }>('/api/v1/orders', {
     method: 'POST',
     token: alice,
@@ -241,36 +113,6 @@ test('Prometheus finds every service instance through Consul and scrapes it: up 
     const jobs = data.result.map((r) => r.metric.job).sort()
     return ours.every((i) => live.has(i)) && expected.every((j) => jobs.includes(j)) ? true : undefined
   })
-})
-
-test('one gateway killed during a stream of GETs: none of them fails at the client', async () => {
-  const bearer = await token()
-  let stop = false
-  const failures: string[] = []
-  let done = 0
-  // Four clients read without pause (authenticated, so past the edge cache) while a gateway dies.
-  const clients = Array.from({ length: 4 }, async () => {
-    while (!stop) {
-      const res = await fetch(`${edge}/api/v1/orders?limit=1`, {
-        headers: { authorization: `Bearer ${bearer}` }
-      }).catch((err: Error) => ({
-        status: 0,
-        statusText: err.message,
-        arrayBuffer: async () => new ArrayBuffer(0)
-      }))
-      await res.arrayBuffer()
-      if (res.status !== 200 && res.status !== 429) failures.push(`${res.status} ${res.statusText}`)
-      done++
-    }
-  })
-  await new Promise((resolve) => setTimeout(resolve, 500))
-  await platformCommand('kill', 'gateway-2')
-  await new Promise((resolve) => setTimeout(resolve, 1500))
-  stop = true
-  await Promise.all(clients)
-  await platformCommand('start', 'gateway-2')
-  assert.ok(done > 100, `only ${done} requests were made`)
-  assert.deepEqual(failures, [])
 })
 
 test('the catalog down: product reads answer 503 with Retry-After quickly, and recover after a restart', async () => {
