@@ -222,4 +222,5 @@ build_image() {
 }
 
 for name in "${names[@]}"; do build_image "$name"; done
-docker image prune -f >/dev/null 2>&1 || true
+# Untagged images older than a day: earlier builds. Recent ones stay: they are the layer cache.
+docker image prune -f --filter until=24h >/dev/null 2>&1 || true

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { JWK } from 'jose'
 import { eventually, platform } from '@platform/testing'
-import { emptyPanels, instantQuery } from '../support/dashboards.ts'
+import { assertObservable } from '../support/dashboards.ts'
 import { driveTraffic, readLoopDuring, signToken, storyTests } from '../support/story.ts'
 
 const run = promisify(execFile)
@@ -255,15 +255,7 @@ test('helm upgrade to a new image tag rolls every service without a failed reque
 
 test('Prometheus scrapes every service through Consul, and every Grafana panel shows data', async (t) => {
   const prometheus = await portForward(t, 'prometheus', 9090)
-  await eventually(60_000, 'up == 1 for every instance', async () => {
-    const result = await instantQuery(prometheus, 'up{job=~"catalog|order|notification|gateway"} == 1')
-    return result.length === 5 ? true : undefined
-  })
-  await driveTraffic(edge, JSON.parse(await readFile(platform.signingKeyFile, 'utf8')) as JWK)
-  // Rates need two scrapes of that traffic.
-  let empty: string[] = []
-  await eventually(90_000, 'every panel has data', async () => {
-    empty = await emptyPanels((expr) => instantQuery(prometheus, expr))
-    return empty.length === 0 ? true : undefined
-  }).catch((err: Error) => assert.fail(`${err.message}; still empty: ${empty.join('; ')}`))
+  await assertObservable(prometheus, async () =>
+    driveTraffic(edge, JSON.parse(await readFile(platform.signingKeyFile, 'utf8')) as JWK)
+  )
 })

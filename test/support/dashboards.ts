@@ -1,8 +1,10 @@
 // The Grafana dashboards' queries, checked without Grafana: every panel target's PromQL (template
 // variables expanded) is listed here, validated by promtool in `npm test`, and run against the
 // live Prometheus of a deploy run, where a panel that returns no series would show "No data".
+import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { eventually } from '@platform/testing'
 
 const dir = fileURLToPath(new URL('../../deploy/grafana/dashboards/', import.meta.url))
 
@@ -80,4 +82,28 @@ export async function emptyPanels(query: Query): Promise<string[]> {
     if (!found) empty.push(`${q.dashboard} / ${q.panel}: ${q.expr}`)
   }
   return empty
+}
+
+/**
+ * What a deploy target's Prometheus must show: every service instance scraped (up == 1, counted by
+ * address: a crashed instance's registration can linger in Consul beside its successor's, at the
+ * same address), then, after `drive` made some traffic, every dashboard panel with data.
+ */
+export async function assertObservable(prometheus: string, drive: () => Promise<void>): Promise<void> {
+  const expected = ['catalog', 'gateway', 'gateway', 'notification', 'order']
+  await eventually(60_000, 'up == 1 for every instance', async () => {
+    const result = (await instantQuery(
+      prometheus,
+      'count by (job, instance) (up{job=~"catalog|order|notification|gateway"} == 1)'
+    )) as Array<{ metric: { job: string } }>
+    const jobs = result.map((r) => r.metric.job).sort()
+    return JSON.stringify(jobs) === JSON.stringify(expected) ? true : undefined
+  })
+  await drive()
+  // Rates need two scrapes of that traffic.
+  let empty: string[] = []
+  await eventually(90_000, 'every panel has data', async () => {
+    empty = await emptyPanels((expr) => instantQuery(prometheus, expr))
+    return empty.length === 0 ? true : undefined
+  }).catch((err: Error) => assert.fail(`${err.message}; still empty: ${empty.join('; ')}`))
 }
