@@ -225,10 +225,17 @@ test('NetworkPolicies: default deny holds for a pod nothing allows; the allowed 
   assert.match(fromGateway, /postgres:5432 closed/)
 })
 
-test('helm upgrade to a new image tag rolls every service without a failed request', async () => {
+test('helm upgrade to a new image tag rolls every service without a failed request', async (t) => {
   const jwk = JSON.parse(await readFile(platform.signingKeyFile, 'utf8')) as JWK
   const bearer = await signToken(jwk)
   const tag = `rolled-${Date.now().toString(36)}`
+  // The extra tags the upgrade adds to the Docker engine (the cluster's copies go with it).
+  t.after(() =>
+    run('docker', [
+      'rmi',
+      ...['gateway', 'catalog', 'order', 'notification'].map((s) => `platform/${s}:${tag}`)
+    ]).catch(() => undefined)
+  )
   const { failures, done } = await readLoopDuring(
     edge,
     bearer,
