@@ -62,7 +62,7 @@ need_packages() {
   local missing=() entry
   for entry in containerd:containerd runc:runc /usr/lib/cni/bridge:containernetworking-plugins iptables:iptables \
     ipset:ipset conntrack:conntrack openssl:openssl; do
-    command -v "${entry%%:*}" >/dev/null 2>&1 || [ -x "${entry%%:*}" ] || missing+=("${entry##*:}")
+    command -v "${entry%%:*}" >/dev/null 2>&1 || [ -e "${entry%%:*}" ] || missing+=("${entry##*:}")
   done
   [ ${#missing[@]} -eq 0 ] || die "missing Debian packages: ${missing[*]} — run scripts/setup.sh deploy"
 }
@@ -337,6 +337,8 @@ cmd_up() {
   say "cluster: Kubernetes $(kubectl version -o json | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*/\1/p' | tail -1) up in $((SECONDS - t0)) s"
   [ "${1:-}" = --no-install ] && return 0
   cmd_install
+  mkdir -p "$ROOT/bench-results"
+  INSTALL_SECONDS=$INSTALL_SECONDS cmd_stats > "$ROOT/bench-results/cluster-latest.json"
 }
 
 cmd_install() {
@@ -347,7 +349,32 @@ cmd_install() {
   local t0=$SECONDS
   helm_install kind "$@"
   wait_rollouts
-  say "cluster: the chart is installed and every rollout done ($((SECONDS - t0)) s); the edge: http://$NODE_IP:30080"
+  INSTALL_SECONDS=$((SECONDS - t0))
+  say "cluster: the chart is installed and every rollout done ($INSTALL_SECONDS s); the edge: http://$NODE_IP:30080"
+}
+
+# Each pod's memory (the kubelet's working set) against its containers' limits, as JSON, and a
+# table on stderr; the time the install took comes in INSTALL_SECONDS.
+cmd_stats() {
+  local summary=$CL/stats-summary.json pods=$CL/stats-pods.json
+  kubectl get --raw "/api/v1/nodes/$NODE/proxy/stats/summary" > "$summary"
+  kubectl -n "$NAMESPACE" get pods -o json > "$pods"
+  # shellcheck disable=SC2016 # JavaScript, not shell
+  node -e '
+    const fs = require("node:fs")
+    const [summary, pods] = process.argv.slice(1).map((file) => JSON.parse(fs.readFileSync(file, "utf8")))
+    const bytes = (q) => { const m = /^(\d+)(Ki|Mi|Gi)?$/.exec(q ?? ""); return m ? Number(m[1]) * ({ Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30 }[m[2]] ?? 1) : null }
+    const rows = pods.items.filter((p) => p.status.phase === "Running").map((p) => {
+      const stats = summary.pods.find((s) => s.podRef.name === p.metadata.name && s.podRef.namespace === p.metadata.namespace)
+      const limits = p.spec.containers.map((c) => bytes(c.resources?.limits?.memory))
+      return { pod: p.metadata.name, usedBytes: stats?.memory?.workingSetBytes ?? null,
+        limitBytes: limits.every((l) => l) ? limits.reduce((a, b) => a + b, 0) : null }
+    }).sort((a, b) => a.pod.localeCompare(b.pod))
+    const mib = (b) => (b / 2 ** 20).toFixed(0).padStart(5)
+    for (const r of rows) process.stderr.write(`${r.pod.padEnd(36)} ${mib(r.usedBytes)} MiB of ${mib(r.limitBytes)} MiB (${Math.round(100 * r.usedBytes / r.limitBytes)} %)\n`)
+    process.stderr.write(`${"total".padEnd(36)} ${mib(rows.reduce((s, r) => s + r.usedBytes, 0))} MiB\n`)
+    console.log(JSON.stringify({ measuredAt: new Date().toISOString(), installSeconds: Number(process.env.INSTALL_SECONDS) || null, pods: rows }, null, 2))
+  ' "$summary" "$pods"
 }
 
 cmd_down() {
@@ -421,7 +448,8 @@ case ${1:-} in
   status) cmd_status ;;
   install) shift; cmd_install "$@" ;;
   build) bins ;;
+  stats) bins; cmd_stats ;;
   images) bins; load_images ;;
   kubectl) shift; bins; exec kubectl "$@" ;;
-  *) die "usage: scripts/cluster.sh up [--no-install]|down|status|install [HELM ARGS…]|build|images|kubectl ARGS…" ;;
+  *) die "usage: scripts/cluster.sh up [--no-install]|down|status|install [HELM ARGS…]|build|stats|images|kubectl ARGS…" ;;
 esac

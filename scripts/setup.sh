@@ -47,7 +47,7 @@ APT_NEEDS=(
 setup_apt() {
   local missing=() entry
   for entry in "${APT_NEEDS[@]}"; do
-    command -v "${entry%%:*}" >/dev/null 2>&1 || [ -x "${entry%%:*}" ] || missing+=("${entry##*:}")
+    command -v "${entry%%:*}" >/dev/null 2>&1 || [ -e "${entry%%:*}" ] || missing+=("${entry##*:}")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
