@@ -15,7 +15,7 @@ PROJECT=$(sed -n 's/^COMPOSE_PROJECT_NAME=//p' .env)
 LEFT_OUT=(grafana)
 
 # Compose reads variables from the environment before .env: scripts/lib.sh exported the native
-# stack's ports (PROMETHEUS_PORT=59090…), which must not move the compose stack's.
+# stack's ports (PROMETHEUS_PORT=29090…), which must not move the compose stack's.
 compose() {
   local unset=() name
   while IFS='=' read -r name _; do [[ $name =~ ^[A-Z_0-9]+$ ]] && unset+=(-u "$name"); done < "$ROOT/scripts/infra/ports.env"

@@ -36,6 +36,9 @@ discoverable() {
     | grep -Eq "\"Port\": *$(port_of "$1")[,}]"
 }
 
+# Stops the wait early when the process has died: its log says why.
+ready_or_exited() { pid_alive "$1" || return 0; discoverable "$1"; }
+
 # The environment of each process: the same variables a container or a pod gets.
 env_of() {
   # Each service's own database and role (password = name in development).
@@ -78,7 +81,12 @@ start_app() {
     >>"$LOGS/$name.log" 2>&1 &
   echo $! > "$RUN/$name.pid"
   local t0=$SECONDS
-  wait_for "$name" 90 discoverable "$name" || return 1
+  wait_for "$name" 90 ready_or_exited "$name" || return 1
+  pid_alive "$name" || {
+    say "error: $name exited while starting; last lines of $LOGS/$name.log:"
+    tail -n 20 "$LOGS/$name.log" >&2
+    return 1
+  }
   say "$name: ready on $CLUSTER_HOST:$port ($((SECONDS - t0)) s)"
 }
 

@@ -6,7 +6,7 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 source "$ROOT/scripts/infra/kafka.sh"
 versions=("$@"); [ ${#versions[@]} -gt 0 ] || versions=(4.4.0 4.3.1 4.2.1 4.1.1 4.0.2 3.9.1)
-export KAFKA_PORT=${COMPAT_KAFKA_PORT:-59192} KAFKA_CONTROLLER_PORT=${COMPAT_KAFKA_CONTROLLER_PORT:-59193}
+export KAFKA_PORT=${COMPAT_KAFKA_PORT:-29192} KAFKA_CONTROLLER_PORT=${COMPAT_KAFKA_CONTROLLER_PORT:-29193}
 RUN=$TOOLS/compat/run LOGS=$TOOLS/compat/logs; mkdir -p "$RUN" "$LOGS"
 results=$TOOLS/kafka-compat.txt; : > "$results"
 

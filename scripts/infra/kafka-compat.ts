@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto'
 import { Kafka, logLevel, type Consumer } from 'kafkajs'
 
-const broker = `127.0.0.1:${process.env.KAFKA_PORT ?? '59092'}`
+const broker = `127.0.0.1:${process.env.KAFKA_PORT ?? '29092'}`
 const kafka = new Kafka({ clientId: 'kafka-compat', brokers: [broker], logLevel: logLevel.ERROR })
 const topic = `compat.${randomUUID()}`
 const groupId = `compat-${randomUUID()}`

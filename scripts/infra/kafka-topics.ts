@@ -18,7 +18,7 @@ const mode = process.argv[2] ?? 'ensure'
 const spec = JSON.parse(
   readFileSync(new URL('../../deploy/kafka/topics.json', import.meta.url), 'utf8')
 ) as TopicsFile
-const broker = `127.0.0.1:${process.env.KAFKA_PORT ?? '59092'}`
+const broker = `127.0.0.1:${process.env.KAFKA_PORT ?? '29092'}`
 
 const kafka = new Kafka({
   clientId: 'platform-infra',

@@ -20,10 +20,14 @@ let startedHere = false
 async function platformCommand(...args: string[]): Promise<void> {
   await run('bash', [platform.script, ...args], { cwd: root, timeout: 240_000 }).catch(
     (err: { stderr?: string }) => {
-      const said = (err.stderr ?? '')
-        .split('\n')
-        .filter((l) => l.startsWith('error') || l.includes(': ready'))
-      throw new Error(`scripts/platform.sh ${args.join(' ')} failed: ${said.join(' / ').slice(0, 500)}`)
+      // What each process said, then from the first error on: the failing process's log tail.
+      const lines = (err.stderr ?? '').split('\n')
+      const firstError = lines.findIndex((l) => l.startsWith('error'))
+      const said = [
+        ...lines.filter((l) => l.includes(': ready')),
+        ...(firstError === -1 ? lines.slice(-20) : lines.slice(firstError, firstError + 25))
+      ]
+      throw new Error(`scripts/platform.sh ${args.join(' ')} failed:\n${said.join('\n').slice(0, 4000)}`)
     }
   )
 }
