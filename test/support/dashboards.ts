@@ -91,13 +91,20 @@ export async function emptyPanels(query: Query): Promise<string[]> {
  */
 export async function assertObservable(prometheus: string, drive: () => Promise<void>): Promise<void> {
   const expected = ['catalog', 'gateway', 'gateway', 'notification', 'order']
+  let seen = ''
   await eventually(60_000, 'up == 1 for every instance', async () => {
     const result = (await instantQuery(
       prometheus,
       'count by (job, instance) (up{job=~"catalog|order|notification|gateway"} == 1)'
-    )) as Array<{ metric: { job: string } }>
+    )) as Array<{ metric: { job: string; instance: string } }>
+    seen = result.map((r) => `${r.metric.job}@${r.metric.instance}`).join(', ')
     const jobs = result.map((r) => r.metric.job).sort()
     return JSON.stringify(jobs) === JSON.stringify(expected) ? true : undefined
+  }).catch(async (err: Error) => {
+    const targets = await fetch(`${prometheus}/api/v1/targets?state=active`)
+      .then((r) => r.text())
+      .catch((e: Error) => e.message)
+    assert.fail(`${err.message}; up == 1: ${seen || 'none'}; targets: ${targets.slice(0, 1500)}`)
   })
   await drive()
   // Rates need two scrapes of that traffic.

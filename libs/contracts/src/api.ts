@@ -21,21 +21,29 @@ export const ProductSchema = Type.Object({
 export type Product = Static<typeof ProductSchema>
 
 /** What an admin may set. Money in minor units, stock never negative (the database checks too). */
+const productFields = {
+  sku: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }),
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  description: Type.String({ maxLength: 2000 }),
+  priceMinor: Type.Integer({ minimum: 0, maximum: 100_000_000_00 }),
+  currency: Type.String({ pattern: '^[A-Z]{3}$' }),
+  stock: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }),
+  active: Type.Boolean()
+}
+
+/** A whole product (POST, PUT): what it leaves out takes the defaults. */
 export const ProductInputSchema = Type.Object(
   {
-    sku: Type.String({ minLength: 1, maxLength: 64, pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$' }),
-    name: Type.String({ minLength: 1, maxLength: 200 }),
+    ...productFields,
     description: Type.String({ maxLength: 2000, default: '' }),
-    priceMinor: Type.Integer({ minimum: 0, maximum: 100_000_000_00 }),
-    currency: Type.String({ pattern: '^[A-Z]{3}$' }),
-    stock: Type.Integer({ minimum: 0, maximum: 1_000_000_000 }),
     active: Type.Boolean({ default: true })
   },
   { additionalProperties: false }
 )
 export type ProductInput = Static<typeof ProductInputSchema>
 
-export const ProductPatchSchema = Type.Partial(ProductInputSchema, {
+/** A partial update (PATCH) changes only the fields it names: no defaults, they belong to creation. */
+export const ProductPatchSchema = Type.Partial(Type.Object(productFields), {
   additionalProperties: false,
   minProperties: 1
 })

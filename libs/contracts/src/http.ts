@@ -9,11 +9,18 @@ export const ErrorBodySchema = Type.Object({
 })
 export type ErrorBody = Static<typeof ErrorBodySchema>
 
+/** A page cursor as the services issue it (base64url): anything else is refused before any lookup. */
+export const CursorSchema = Type.String({ minLength: 1, maxLength: 512, pattern: '^[A-Za-z0-9_-]+$' })
+
 /** Query of a cursor-paginated list. */
 export const PageQuerySchema = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-  cursor: Type.Optional(Type.String({ maxLength: 512 }))
+  cursor: Type.Optional(CursorSchema)
 })
+
+/** Text a person types, such as a search: no control characters (PostgreSQL refuses a NUL byte). */
+export const SearchTextSchema = (options: { description?: string } = {}) =>
+  Type.String({ minLength: 1, maxLength: 200, pattern: '^[^\\u0000-\\u001F\\u007F]+$', ...options })
 
 /** One page of items; `nextCursor` is absent on the last page. */
 export const PageSchema = <T extends Parameters<typeof Type.Array>[0]>(item: T) =>

@@ -15,6 +15,8 @@ export interface Resolver {
   instances(): readonly string[]
   /** Resolves after the first answer from Consul, or rejects after `ms`. */
   ready(ms?: number): Promise<void>
+  /** Whether Consul has answered at least once (the list may still be empty). */
+  answered(): boolean
   stop(): void
 }
 
@@ -49,6 +51,7 @@ export function createResolver(options: ResolverOptions): Resolver {
 
   return {
     instances: () => current,
+    answered: () => answered,
     ready(ms = 5000) {
       if (answered) return Promise.resolve()
       return new Promise((resolve, reject) => {

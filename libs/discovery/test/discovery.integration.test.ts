@@ -37,6 +37,9 @@ test('two registered instances resolve; one that stops answering is dropped with
     await a.app.close()
     await b.app.close().catch(() => {})
   })
+  assert.equal(resolver.answered(), false) // nothing heard from Consul yet
+  await resolver.ready()
+  assert.equal(resolver.answered(), true)
 
   const both = await eventually(10_000, 'both instances passing', async () =>
     resolver.instances().length === 2 ? resolver.instances() : undefined

@@ -180,3 +180,33 @@ test('bodies are validated strictly (no type coercion); query strings are coerce
   const format = await app.inject({ method: 'POST', url: '/items', payload: { id: 'not-a-uuid' } })
   assert.equal(format.statusCode, 400)
 })
+
+test('a dependency that is away (a database restarting, a refused connection) is a 503 with Retry-After, not a 500', async (t) => {
+  const failures: Record<string, () => Error> = {
+    'admin shutdown': () =>
+      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+    'connection exception': () => Object.assign(new Error('connection failure'), { code: '08006' }),
+    'too many connections': () =>
+      Object.assign(new Error('sorry, too many clients already'), { code: '53300' }),
+    refused: () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+    'pg connection lost': () => new Error('Connection terminated unexpectedly'),
+    'pg pool timeout': () => new Error('timeout exceeded when trying to connect')
+  }
+  const { app } = await kitApp({}, (a) => {
+    for (const [i, make] of Object.values(failures).entries())
+      a.get(`/failure/${i}`, async () => {
+        throw make()
+      })
+    a.get('/bug', async () => {
+      throw Object.assign(new Error('duplicate key'), { code: '23505' }) // a constraint: a bug, not an outage
+    })
+  })
+  t.after(() => app.close())
+  for (const [i, name] of Object.keys(failures).entries()) {
+    const res = await app.inject({ url: `/failure/${i}` })
+    assert.deepEqual([res.statusCode, res.json().code], [503, 'DEPENDENCY_UNAVAILABLE'], name)
+    assert.equal(res.headers['retry-after'], '1', name)
+    assert.doesNotMatch(res.body, /administrator|ECONNREFUSED|5432|terminated/, name)
+  }
+  assert.equal((await app.inject({ url: '/bug' })).statusCode, 500)
+})

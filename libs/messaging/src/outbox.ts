@@ -99,6 +99,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const onError = options.onError ?? (() => {})
   let running = false
   let listener: PoolClient | undefined
+  let reconnect: NodeJS.Timeout | undefined
   // A row committed while a drain runs (after its last SELECT) notifies while nobody waits: the
   // signal keeps it, or the relay would sleep a whole poll interval with that row in the outbox
   // (it did: ~1 s on half the saga's events under load).
@@ -116,6 +117,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   async function publishBatch(): Promise<number | 'locked'> {
     const client = await pool.connect()
+    let failed: Error | undefined
     try {
       const [, lock, read] = (await client.query(readSql)) as unknown as [
         QueryResult,
@@ -156,10 +158,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       metrics.oldestAge.set(backlog.age ?? 0)
       return rows.length
     } catch (err) {
+      failed = err as Error
       await client.query('ROLLBACK').catch(() => {})
       throw err
     } finally {
-      client.release()
+      // After a failure the connection may be gone (a restarted server): it is not reused.
+      client.release(failed)
     }
   }
 
@@ -188,17 +192,50 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   }
 
+  // One connection LISTENs for commits. When it is lost (a restarted server), the relay keeps
+  // polling and listens again on a new connection, then drains what was committed meanwhile.
+  async function listen(): Promise<void> {
+    const client = await pool.connect()
+    client.on('notification', () => signal.notify())
+    client.on('error', (err) => {
+      onError(err)
+      if (listener !== client) return
+      listener = undefined
+      client.release(err)
+      relisten()
+    })
+    try {
+      await client.query(`LISTEN ${OUTBOX_CHANNEL}`)
+    } catch (err) {
+      client.release(err as Error)
+      throw err
+    }
+    listener = client
+  }
+
+  function relisten(): void {
+    if (!running) return
+    reconnect = setTimeout(() => {
+      listen().then(
+        () => signal.notify(),
+        (err: Error) => {
+          onError(err)
+          relisten()
+        }
+      )
+    }, options.retryDelayMs ?? 1000)
+  }
+
   return {
     async start() {
       if (running) return
       running = true
-      listener = await pool.connect()
-      listener.on('notification', () => signal.notify())
-      await listener.query(`LISTEN ${OUTBOX_CHANNEL}`)
+      await listen()
       loop = run()
     },
     async stop() {
       running = false
+      clearTimeout(reconnect)
       signal.notify()
       await loop
       if (listener) {

@@ -4,8 +4,9 @@ import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { test } from 'node:test'
 import { readSample } from '@platform/metrics'
+import { createPool } from '@platform/postgres'
 import { eventually } from '@platform/testing'
-import { createOutboxRelay } from '../src/index.ts'
+import { createOutboxRelay, OUTBOX_CHANNEL } from '../src/index.ts'
 import { cancelled, collect, commitEvents, fixture } from './helpers.ts'
 
 test('a row committed while no relay runs is published when a relay starts, in order per key', async (t) => {
@@ -131,4 +132,46 @@ test('after a full batch the relay reports the backlog; a failed publish leaves 
   assert.ok(readSample(text, 'outbox_oldest_age_seconds')! > 0)
   assert.equal((await f.pool.query('SELECT count(*)::int AS n FROM outbox')).rows[0].n, 15)
   assert.equal(await relay.drain(), 15, 'the rest goes out with the next drain')
+})
+
+test('a relay whose LISTEN connection the server ends keeps going and listens again', async (t) => {
+  const f = await fixture(t)
+  const consumed = await collect(f.bus, [f.topic])
+  f.defer(consumed.stop)
+  const errors: Error[] = []
+  const name = `relay-test-${process.pid}`
+  const pool = createPool({ connectionString: f.url, applicationName: name })
+  f.defer(() => pool.end())
+  // A poll interval far longer than the test: only a notification can wake the relay in time.
+  const relay = createOutboxRelay({
+    pool,
+    bus: f.bus,
+    metrics: f.metrics,
+    pollIntervalMs: 600_000,
+    retryDelayMs: 100,
+    onError: (err) => errors.push(err)
+  })
+  await relay.start()
+  f.defer(relay.stop)
+  await commitEvents(f.pool, [cancelled(f.topic)])
+  await eventually(10_000, 'the first event', async () => (consumed.events.length === 1 ? true : undefined))
+
+  await f.pool.query(
+    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND query = 'LISTEN ${OUTBOX_CHANNEL}'`,
+    [name]
+  )
+  await eventually(10_000, 'the relay heard it lost its connection', async () =>
+    errors.length > 0 ? true : undefined
+  )
+  await eventually(10_000, 'listening again', async () => {
+    const { rows } = await f.pool.query(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND query = 'LISTEN ${OUTBOX_CHANNEL}'`,
+      [name]
+    )
+    return rows[0].n === 1 ? true : undefined
+  })
+  await commitEvents(f.pool, [cancelled(f.topic)])
+  await eventually(10_000, 'the next event, woken by a notification', async () =>
+    consumed.events.length === 2 ? true : undefined
+  )
 })

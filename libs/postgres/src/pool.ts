@@ -24,6 +24,11 @@ export function createPool(options: PoolOptions): pg.Pool {
     application_name: options.applicationName ?? options.name ?? 'platform'
   })
   pool.on('error', options.onIdleError ?? (() => {}))
+  // A client in use loses its connection too when the server restarts (every backend is
+  // terminated). pg reports that as an 'error' event on the client, which nobody listens to while
+  // it is checked out, and an unhandled 'error' event ends the process. Whoever uses the client
+  // still gets the failure from its next query; the pool replaces the connection.
+  pool.on('connect', (client) => client.on('error', () => {}))
   return pool
 }
 

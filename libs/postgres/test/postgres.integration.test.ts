@@ -164,3 +164,15 @@ test('the plugin migrates at start, reports readiness and pool use, and closes t
   await app.close()
   assert.equal(app.pg.ended, true)
 })
+
+test('a checked-out client whose connection the server ends does not crash the process; the pool recovers', async (t) => {
+  const { pool } = await scratchPool(t)
+  const client = await pool.connect()
+  const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
+  // What a server restart does to every backend ("terminating connection due to administrator command").
+  await pool.query('SELECT pg_terminate_backend($1)', [rows[0]!.pid])
+  await new Promise((resolve) => setTimeout(resolve, 200)) // the client hears of it while checked out
+  await assert.rejects(client.query('SELECT 1'))
+  client.release(new Error('gone'))
+  assert.equal((await pool.query<{ n: number }>('SELECT 1 AS n')).rows[0]!.n, 1)
+})

@@ -22,6 +22,11 @@ export interface UpstreamOptions {
   maxConcurrent?: number
   /** Keep-alive connections per instance. Default 32. */
   connectionsPerInstance?: number
+  /**
+   * Open streams per instance, on connections of their own: a stream holds its connection for as
+   * long as it lives, and must never leave the regular calls waiting for one. Default 1024.
+   */
+  streamsPerInstance?: number
   breaker?: {
     /** Failure share over the window that opens the breaker. Default 50 %. */
     errorThresholdPercentage?: number
@@ -99,6 +104,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const maxConcurrent = options.maxConcurrent ?? 64
   const resetTimeoutMs = options.breaker?.resetTimeoutMs ?? 5000
   const agent = new Agent({ connections: options.connectionsPerInstance ?? 32, keepAliveTimeout: 30_000 })
+  const streamAgent = new Agent({ connections: options.streamsPerInstance ?? 1024, keepAliveTimeout: 30_000 })
   const stateMetrics = breakerMetrics(options.metrics.registry)
   // One breaker per instance; its action runs whatever call it is given (a request, a stream's opening).
   const breakers = new Map<string, CircuitBreaker<[() => Promise<unknown>], unknown>>()
@@ -124,10 +130,10 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     return response
   }
 
-  function dispatch(instance: string, request: UpstreamRequest, signal: AbortSignal) {
+  function dispatch(instance: string, request: UpstreamRequest, signal: AbortSignal, via: Agent = agent) {
     const raw = typeof request.body === 'string' || Buffer.isBuffer(request.body)
     const json = request.body !== undefined && !raw
-    return agent.request({
+    return via.request({
       origin: instance,
       path: request.path,
       method: request.method as 'GET',
@@ -147,7 +153,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     request: UpstreamRequest,
     signal: AbortSignal
   ): Promise<UpstreamStream> {
-    const res = await dispatch(instance, request, signal)
+    const res = await dispatch(instance, request, signal, streamAgent)
     if (res.statusCode >= 500) {
       const text = await res.body.text().catch(() => '')
       throw new ServerError({ statusCode: res.statusCode, headers: res.headers, body: text, instance })
@@ -292,7 +298,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     async close() {
       for (const breaker of breakers.values()) breaker.shutdown()
       breakers.clear()
-      await agent.close()
+      await Promise.all([agent.close(), streamAgent.close()])
     }
   }
 }

@@ -265,3 +265,36 @@ test('a stream whose headers don\u2019t come in time fails typed, and so does on
   const none = upstream([])
   await assert.rejects(none.client.stream({ method: 'GET', path: '/x' }), { code: 'NO_HEALTHY_INSTANCE' })
 })
+
+test('open streams never hold the connections regular calls need', async (t) => {
+  const server = await testServer()
+  const held: Array<() => void> = []
+  server.handle = (req, res) => {
+    if (req.url === '/stream') {
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      res.write('data: open\n\n')
+      held.push(() => res.end())
+      return
+    }
+    json(res, 200, { ok: true })
+  }
+  // Two connections for calls: a shared pool would be full after the second stream.
+  const { client } = upstream([server.url], { connectionsPerInstance: 2, timeoutMs: 500 })
+  t.after(async () => {
+    held.forEach((end) => end())
+    await Promise.all([client.close(), server.close()])
+  })
+  const aborts = Array.from({ length: 10 }, () => new AbortController())
+  const streams = await Promise.all(
+    aborts.map((a) => client.stream({ method: 'GET', path: '/stream', signal: a.signal }))
+  )
+  t.after(() => aborts.forEach((a) => a.abort()))
+  streams.forEach((s) => s.body.on('error', () => {}))
+  const answers = await Promise.all(
+    Array.from({ length: 5 }, () => client.request({ method: 'GET', path: '/thing' }))
+  )
+  assert.deepEqual(
+    answers.map((a) => a.statusCode),
+    [200, 200, 200, 200, 200]
+  )
+})

@@ -217,3 +217,50 @@ test('the active filter and the batch lookup used to price a basket', async (t) 
   })
   assert.equal(tooMany.statusCode, 400)
 })
+
+test('PATCH changes only the fields it names: no default fills in the others', async (t) => {
+  const {
+    apps: [app]
+  } = await catalogs(t)
+  const created = await app!.inject({
+    method: 'POST',
+    url: '/products',
+    headers: admin,
+    payload: newProduct({ description: 'Hand-finished walnut.', active: false })
+  })
+  assert.equal(created.statusCode, 201)
+  const patched = await app!.inject({
+    method: 'PATCH',
+    url: `/products/${created.json().id}`,
+    headers: { ...admin, 'if-match': '"1"' },
+    payload: { stock: 3 }
+  })
+  assert.equal(patched.statusCode, 200)
+  const { stock, description, active } = patched.json()
+  assert.deepEqual(
+    { stock, description, active },
+    { stock: 3, description: 'Hand-finished walnut.', active: false }
+  )
+  const read = (await app!.inject({ url: `/products/${created.json().id}` })).json()
+  assert.deepEqual([read.description, read.active], ['Hand-finished walnut.', false])
+})
+
+test('a search or a cursor that could never be valid is a 400 before any query: control characters, odd cursors', async (t) => {
+  const {
+    apps: [app]
+  } = await catalogs(t)
+  for (const url of [
+    '/products?q=a%00b', // PostgreSQL refuses a NUL byte: it was a 500
+    '/products?q=tab%09here',
+    `/products?cursor=${'%7B'.repeat(300)}`,
+    '/products?cursor=',
+    `/products?cursor=${'A'.repeat(513)}`
+  ]) {
+    const res = await app!.inject({ url })
+    assert.deepEqual([res.statusCode, res.json().code], [400, 'VALIDATION_FAILED'], url)
+  }
+  const fine = await app!.inject({ url: '/products?q=%C3%BCber%20%E2%80%99' })
+  assert.equal(fine.statusCode, 200)
+  const forged = await app!.inject({ url: '/products?cursor=WyJ4Il0' }) // base64url, but not ours
+  assert.deepEqual([forged.statusCode, forged.json().code], [400, 'INVALID_CURSOR'])
+})

@@ -136,6 +136,20 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
       return [name, client]
     })
   ) as Record<Upstream, UpstreamClient>
+  // Ready only once it knows where the services are: a gateway that listened before its first
+  // answer from Consul sent its first callers 503s (NGINX balances to it as soon as it listens).
+  app.addHook('onReady', async () => {
+    await Promise.all(
+      resolvers.map((r) =>
+        r.ready(10_000).catch((err: Error) => app.log.warn({ err }, 'starting without an answer from Consul'))
+      )
+    )
+  })
+  if (resolvers.length > 0)
+    app.readiness.register('discovery', async () => {
+      const waiting = UPSTREAMS.filter((_, i) => !resolvers[i]!.answered())
+      if (waiting.length > 0) throw new Error(`no answer from Consul yet about ${waiting.join(', ')}`)
+    })
   app.lifecycle.onShutdown('closePools', async () => {
     for (const r of resolvers) r.stop()
     await Promise.all(Object.values(upstreams).map((u) => u.close()))
@@ -241,7 +255,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     )
   }
 
-  await app.register(apiRoutes, { upstreams, verify })
+  await app.register(apiRoutes, { upstreams, verify, maxStreamsPerUser: config.STREAMS_PER_USER })
 
   if (consul) {
     await app.register(discovery, { consul, name: SERVICE, address: config.ADVERTISE_ADDRESS ?? config.HOST })

@@ -36,6 +36,8 @@ export const ConfigSchema = Type.Object({
   DEV_TOKENS_PASSWORD: Type.String({ minLength: 4, default: 'demo' }),
   DEV_TOKENS_TTL_SECONDS: Type.Integer({ minimum: 60, maximum: 86400, default: 3600 }),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 600 }),
+  /** Notification streams one caller may hold open through one gateway. */
+  STREAMS_PER_USER: Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, default: 60000 }),
   /** Key prefix of the counters in Redis: gateways sharing it share the counts. */
   RATE_LIMIT_NAMESPACE: Type.String({ minLength: 1, maxLength: 100, default: 'ratelimit:' }),

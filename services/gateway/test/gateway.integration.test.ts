@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
-import { privateRedis } from '@platform/testing'
+import { eventually, privateRedis, stack } from '@platform/testing'
 import {
   AUDIENCE,
   gateway,
@@ -330,4 +330,71 @@ test('configuration: HMAC or none in the algorithm list, or no keys at all, stop
     () => readConfig({ REDIS_URL: 'redis://x', JWT_JWKS: '{"keys":[]}' }),
     /CATALOG_URL: missing[\s\S]*ORDER_URL[\s\S]*NOTIFICATION_URL/
   )
+})
+
+test('a PATCH reaches the service as sent: schema defaults belong to creation', async (t) => {
+  const idp = await identityProvider()
+  const upstream = await recordingService(t)
+  const app = await gateway(t, upstream.url, { JWT_JWKS: idp.jwks })
+  const res = await app.inject({
+    method: 'PATCH',
+    url: `/api/v1/products/${productId}`,
+    headers: { authorization: `Bearer ${await idp.sign({ roles: ['admin'] })}`, 'if-match': '"1"' },
+    payload: { stock: 3 }
+  })
+  assert.equal(res.statusCode, 200)
+  assert.deepEqual(JSON.parse(upstream.seen[0]!.body), { stock: 3 })
+})
+
+test('with Consul, the gateway is ready only once Consul has told it where every service is', async (t) => {
+  const idp = await identityProvider()
+  const upstream = await recordingService(t)
+  const app = await gateway(t, upstream.url, { JWT_JWKS: idp.jwks, CONSUL_URL: stack.consul.url })
+  // app.ready() has run: the first answers are in, so the first caller can be routed.
+  const ready = await app.inject({ url: '/health/ready' })
+  assert.equal(ready.json().checks.discovery.status, 'ok', ready.body)
+})
+
+test('one caller holds at most STREAMS_PER_USER streams (429 beyond); others and regular calls are unaffected', async (t) => {
+  const idp = await identityProvider()
+  const upstream = await recordingService(t)
+  upstream.state.respond = (req, res) => {
+    if (!req.url.endsWith('/stream'))
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
+    res.writeHead(200, { 'content-type': 'text/event-stream' })
+    res.write(': open\n\n')
+  }
+  const app = await gateway(t, upstream.url, { JWT_JWKS: idp.jwks, STREAMS_PER_USER: '2' })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/api/v1`
+  const [alice, bob] = [await idp.sign({ sub: 'alice' }), await idp.sign({ sub: 'bob' })]
+  const aborts: AbortController[] = []
+  t.after(() => aborts.forEach((a) => a.abort()))
+  const open = async (bearer: string) => {
+    const abort = new AbortController()
+    aborts.push(abort)
+    const res = await fetch(`${base}/notifications/stream`, {
+      headers: { authorization: `Bearer ${bearer}` },
+      signal: abort.signal
+    })
+    return { res, abort }
+  }
+  const first = await open(alice)
+  const second = await open(alice)
+  assert.deepEqual([first.res.status, second.res.status], [200, 200])
+  const third = await open(alice)
+  assert.equal(third.res.status, 429)
+  assert.equal(((await third.res.json()) as { code: string }).code, 'TOO_MANY_STREAMS')
+  assert.ok(Number(third.res.headers.get('retry-after')) > 0)
+  assert.equal((await open(bob)).res.status, 200) // another caller
+  const regular = await fetch(`${base}/notifications`, { headers: { authorization: `Bearer ${alice}` } })
+  assert.equal(regular.status, 200)
+
+  first.abort.abort() // closing one frees its place
+  await eventually(2000, 'a place for a new stream', async () => {
+    const again = await open(alice)
+    if (again.res.status === 200) return true
+    await again.res.arrayBuffer()
+    return undefined
+  })
 })

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import { AppError, NotFoundError } from '@platform/errors'
-import { ErrorBodySchema } from '@platform/contracts'
+import { CursorSchema, ErrorBodySchema, SearchTextSchema } from '@platform/contracts'
 import { requireRole } from '@platform/http-kit'
 import type { Cache } from '@platform/redis'
 import {
@@ -65,8 +65,8 @@ export const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = as
         querystring: Type.Object(
           {
             limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-            cursor: Type.Optional(Type.String({ maxLength: 512 })),
-            q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            cursor: Type.Optional(CursorSchema),
+            q: Type.Optional(SearchTextSchema()),
             active: Type.Optional(Type.Boolean()),
             sort: Type.Union([Type.Literal('name'), Type.Literal('price')], { default: 'name' })
           },

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { ROLES_HEADER, USER_HEADER } from '@platform/http-kit'
+import { errorBody, ROLES_HEADER, USER_HEADER } from '@platform/http-kit'
 import type { Upstream as UpstreamClient } from '@platform/resilience'
 import { authenticate } from '../auth/authenticate.ts'
 import type { Principal } from '../auth/jwt.ts'
@@ -10,6 +10,8 @@ export const API_PREFIX = '/api/v1'
 export interface ApiOptions {
   upstreams: Record<Upstream, UpstreamClient>
   verify: (token: string) => Promise<Principal>
+  /** Streams one caller may hold open through this gateway; beyond it, 429. */
+  maxStreamsPerUser: number
 }
 
 // What crosses the gateway. Identity headers are never taken from the client: only set from the token.
@@ -76,7 +78,12 @@ function answer(
  * upstream's client (discovery, breaker, timeout, retries for idempotent calls — and for a POST
  * carrying an Idempotency-Key). Bodies pass through as bytes; the service validates them.
  */
-export async function apiRoutes(app: FastifyInstance, { upstreams, verify }: ApiOptions): Promise<void> {
+export async function apiRoutes(
+  app: FastifyInstance,
+  { upstreams, verify, maxStreamsPerUser }: ApiOptions
+): Promise<void> {
+  // Streams open here per caller: one caller can't take every connection to a service.
+  const openStreams = new Map<string, number>()
   // Bodies are forwarded as received: read them as bytes (this context only).
   app.removeContentTypeParser('application/json')
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) =>
@@ -92,8 +99,28 @@ export async function apiRoutes(app: FastifyInstance, { upstreams, verify }: Api
       onRequest: authenticate(verify, route.access),
       handler: route.stream
         ? async (request, reply) => {
+            const caller = request.principal?.id ?? request.ip
+            const open = openStreams.get(caller) ?? 0
+            if (open >= maxStreamsPerUser) {
+              return reply
+                .code(429)
+                .header('retry-after', '5')
+                .send(
+                  errorBody(
+                    request,
+                    'TOO_MANY_STREAMS',
+                    `at most ${maxStreamsPerUser} open streams per caller`
+                  )
+                )
+            }
+            openStreams.set(caller, open + 1)
             const abort = new AbortController()
-            reply.raw.once('close', () => abort.abort())
+            reply.raw.once('close', () => {
+              const left = (openStreams.get(caller) ?? 1) - 1
+              if (left > 0) openStreams.set(caller, left)
+              else openStreams.delete(caller)
+              abort.abort()
+            })
             const res = await upstream.stream({
               method: route.method,
               path: targetPath(route, request),

@@ -5,6 +5,7 @@ import {
   OrderSchema,
   PageQuerySchema,
   PageSchema,
+  SearchTextSchema,
   PlaceOrderSchema,
   ProductInputSchema,
   ProductPatchSchema,
@@ -39,7 +40,7 @@ const IfMatch = Type.Object({ 'if-match': Type.String({ description: 'the produc
 const ProductList = Type.Object(
   {
     ...PageQuerySchema.properties,
-    q: Type.Optional(Type.String({ minLength: 1, maxLength: 200, description: 'search in names' })),
+    q: Type.Optional(SearchTextSchema({ description: 'search in names' })),
     active: Type.Optional(Type.Boolean()),
     sort: Type.Optional(Type.Union([Type.Literal('name'), Type.Literal('price')]))
   },
