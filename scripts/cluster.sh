@@ -9,7 +9,7 @@
 #   down     stop everything it started and remove what it made (processes by pid, pods through the
 #            CRI, mounts, network devices, iptables chains, cgroups), restoring the sysctls it changed
 #   install  load the images and `helm upgrade --install` again (extra helm args pass through)
-# Logs in .tools/logs/cluster-*.log, state in .tools/cluster; see docs/cluster.md.
+# Logs in .tools/logs/cluster-*.log, state in .tools/cluster; see docs/deploy-targets.md.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$ROOT/scripts/k8s/common.sh"
@@ -133,6 +133,13 @@ node_network() {
     ip link set "$NODE_BRIDGE" up
   fi
   sysctl -qw net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1
+  # A pod's packet still addressed to a Service IP after kube-proxy's DNAT has no endpoint to go to.
+  # Unrouted, it left by the default route, masqueraded: in a new pod's first seconds (before
+  # kube-router's chains exist, the CNI firewall accepts all its traffic) a connection to a Service
+  # without ready endpoints reached whatever answers outside, and kept the connection. Seen: a new
+  # Prometheus got 404s from "consul:8500" for good while Consul restarted.
+  ip rule show | grep -q "to $SERVICE_CIDR iif cni0 unreachable" \
+    || ip rule add iif cni0 to "$SERVICE_CIDR" unreachable priority 100
   mkdir -p "$CL/cni"
   cat > "$CL/cni/10-platform.conflist" <<EOF
 {
@@ -401,6 +408,7 @@ cmd_down() {
   if [ -x "$K8S_BIN/kube-proxy" ]; then "$K8S_BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true; fi
   remove_chains
   local set; for set in $(ipset list -n 2>/dev/null | grep -E '^(KUBE|kube-router)-'); do ipset destroy "$set" 2>/dev/null || true; done
+  ip rule del iif cni0 to "$SERVICE_CIDR" unreachable priority 100 2>/dev/null || true
   ip link del cni0 2>/dev/null || true
   ip link del "$NODE_BRIDGE" 2>/dev/null || true
   # The pod cgroups the kubelet made, deepest first.

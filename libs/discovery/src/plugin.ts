@@ -30,6 +30,11 @@ async function plugin(app: FastifyInstance, options: DiscoveryPluginOptions): Pr
     // now, so it is registered passing rather than invisible until Consul's first check.
     app.registration = await registerService(options.consul, {
       initialStatus: 'passing',
+      onReregistered: () =>
+        app.log.warn(
+          { id: app.registration?.id },
+          'registered in consul again: it had lost the registration'
+        ),
       ...options,
       port,
       tags

@@ -18,6 +18,12 @@ export interface ServiceRegistration {
   /** Status until the first check runs (Consul staggers it within the interval). Default critical:
    *  no traffic before the instance has proved ready once. */
   initialStatus?: 'passing' | 'critical'
+  /** How often the agent is asked whether it still holds the registration; a registration it lost
+   *  (Consul restarted without its data, or its reaper removed a long-critical instance) is made
+   *  again. Default 10 s. */
+  resyncIntervalMs?: number
+  /** Called after a lost registration was made again. */
+  onReregistered?: () => void
 }
 
 export interface Registration {
@@ -25,13 +31,17 @@ export interface Registration {
   deregister(): Promise<void>
 }
 
-/** Registers one instance under an id unique to it, with an HTTP check on its readiness. */
+/**
+ * Registers one instance under an id unique to it, with an HTTP check on its readiness, and keeps
+ * it registered: Consul forgets it when restarted without its data or when its reaper removes an
+ * instance critical for too long, and nothing else would ever register it again.
+ */
 export async function registerService(
   consul: ConsulClient,
   service: ServiceRegistration
 ): Promise<Registration> {
   const id = `${service.name}-${hostname()}-${service.port}-${randomBytes(3).toString('hex')}`
-  await consul.agent.service.register({
+  const definition = {
     id,
     name: service.name,
     address: service.address,
@@ -46,6 +56,34 @@ export async function registerService(
       deregistercriticalserviceafter: service.deregisterCriticalAfter ?? '1m',
       status: service.initialStatus ?? 'critical'
     }
-  })
-  return { id, deregister: () => consul.agent.service.deregister(id).then(() => undefined) }
+  }
+  await consul.agent.service.register(definition)
+
+  let stopped = false
+  let inFlight = false
+  const resync = async () => {
+    if (stopped || inFlight) return
+    inFlight = true
+    try {
+      const held = (await consul.agent.service.list()) as Record<string, unknown>
+      if (stopped || id in held) return
+      await consul.agent.service.register(definition)
+      service.onReregistered?.()
+    } catch {
+      // Consul unreachable: the next round asks again.
+    } finally {
+      inFlight = false
+    }
+  }
+  const timer = setInterval(() => void resync(), service.resyncIntervalMs ?? 10_000)
+  timer.unref()
+
+  return {
+    id,
+    deregister: async () => {
+      stopped = true
+      clearInterval(timer)
+      await consul.agent.service.deregister(id)
+    }
+  }
 }

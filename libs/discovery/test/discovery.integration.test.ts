@@ -117,3 +117,44 @@ test('with Consul stopped, resolution keeps answering the last known instances',
 
   assert.deepEqual(resolver.instances(), [`http://127.0.0.1:${port}`])
 })
+
+test('an instance Consul forgot (restarted without its data, or reaped) is registered again', async (t) => {
+  const own = await privateConsul()
+  t.after(own.stop)
+  const client = createConsul(own.url)
+  const name = `svc-${randomUUID().slice(0, 8)}`
+  const target = createServer((_req, res) => res.end('ok'))
+  await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve))
+  t.after(() => target.close())
+  const port = (target.address() as { port: number }).port
+  let reregistered = 0
+  const registration = await registerService(client, {
+    name,
+    address: '127.0.0.1',
+    port,
+    checkPath: '/',
+    initialStatus: 'passing',
+    resyncIntervalMs: 200,
+    onReregistered: () => reregistered++
+  })
+  t.after(() => registration.deregister().catch(() => {}))
+  const held = async () => registration.id in ((await client.agent.service.list()) as Record<string, unknown>)
+  assert.equal(await held(), true)
+
+  await own.restart() // the dev agent comes back empty
+  await eventually(10_000, 'registered again after the restart', async () =>
+    reregistered === 1 && (await held()) ? true : undefined
+  )
+
+  // The reaper's way of forgetting: the registration removed behind the instance's back.
+  await client.agent.service.deregister(registration.id)
+  await eventually(10_000, 'registered again after removal', async () =>
+    reregistered === 2 && (await held()) ? true : undefined
+  )
+
+  // Deregistered by its owner: it stays gone.
+  await registration.deregister()
+  await new Promise((resolve) => setTimeout(resolve, 600))
+  assert.equal(await held(), false)
+  assert.equal(reregistered, 2)
+})
