@@ -12,6 +12,7 @@ import type { Config } from './config.ts'
 import { catalogClient } from './adapters/catalog-client.ts'
 import { CONSUMER, expirePending, stockEventsBatchHandler, stockEventsHandler } from './consumers/saga.ts'
 import { orderRoutes } from './routes/orders.ts'
+import { pruneIdempotencyKeys } from './adapters/orders-repository.ts'
 
 export const SERVICE = 'order'
 export const VERSION = '0.1.0'
@@ -91,14 +92,24 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       ]
     })
     let sweep: NodeJS.Timeout | undefined
+    let retention: NodeJS.Timeout | undefined
     app.addHook('onReady', async () => {
       sweep = setInterval(() => {
         expirePending(app.pg, config.ORDER_TIMEOUT_MS, prefix).catch((err) =>
           app.log.error({ err }, 'expiry sweep failed')
         )
       }, config.EXPIRY_SWEEP_MS)
+      // Retention: Idempotency-Keys past their replay window are removed in batches.
+      retention = setInterval(() => {
+        pruneIdempotencyKeys(app.pg)
+          .then((removed) => removed > 0 && app.log.info({ removed }, 'expired idempotency keys removed'))
+          .catch((err) => app.log.warn({ err }, 'idempotency key retention failed'))
+      }, config.RETENTION_SWEEP_MS)
     })
-    app.lifecycle.onShutdown('stopConsumers', () => clearInterval(sweep))
+    app.lifecycle.onShutdown('stopConsumers', () => {
+      clearInterval(sweep)
+      clearInterval(retention)
+    })
   }
 
   if (consul) {

@@ -80,6 +80,58 @@ test('idempotency: same key and body → same answer and one order; same key, ot
   assert.equal((await db.query('SELECT count(*)::int AS n FROM orders')).rows[0].n, 1)
 })
 
+test('an Idempotency-Key past its 24 h window places a new order, and retention removes expired keys', async (t) => {
+  const scope = await sagaScope(t)
+  const catalog = await catalogService(scope)
+  const { app, db } = await orderService(scope, { CATALOG_URL: catalog.url }, { messaging: false })
+  const product = await catalog.createProduct(50)
+  const key = randomUUID()
+  const post = () =>
+    app.inject({
+      method: 'POST',
+      url: '/orders',
+      headers: { ...alice, 'idempotency-key': key },
+      payload: order(product, 1)
+    })
+  const age = (hours: number, which = key) =>
+    db.query(`UPDATE idempotency_keys SET created_at = now() - make_interval(hours => $1) WHERE key = $2`, [
+      hours,
+      which
+    ])
+
+  const first = await post()
+  assert.equal(first.statusCode, 201)
+  await age(23) // still inside the window: a replay
+  const replay = await post()
+  assert.deepEqual([replay.statusCode, replay.json().id], [201, first.json().id])
+
+  await age(25) // outside it: the key is free again (it answered 500 forever before)
+  const fresh = await post()
+  assert.equal(fresh.statusCode, 201)
+  assert.notEqual(fresh.json().id, first.json().id)
+  const again = await post()
+  assert.equal(again.json().id, fresh.json().id, 'the new order is what the key replays now')
+  assert.equal((await db.query('SELECT count(*)::int AS n FROM orders')).rows[0].n, 2)
+
+  const { pruneIdempotencyKeys } = await import('../src/adapters/orders-repository.ts')
+  const old = randomUUID()
+  const other = await app.inject({
+    method: 'POST',
+    url: '/orders',
+    headers: { ...bob, 'idempotency-key': old },
+    payload: order(product, 1)
+  })
+  assert.equal(other.statusCode, 201)
+  await age(30, old)
+  assert.equal(await pruneIdempotencyKeys(db), 1)
+  const keys = await db.query<{ key: string }>('SELECT key FROM idempotency_keys ORDER BY key')
+  assert.deepEqual(
+    keys.rows.map((r) => r.key),
+    [key],
+    'the expired key is gone, the live one kept'
+  )
+})
+
 test('bad baskets: unknown or inactive products → 422 naming them, line bounds → 400; nothing written', async (t) => {
   const scope = await sagaScope(t)
   const catalog = await catalogService(scope)

@@ -3,7 +3,8 @@ import { OUTBOX_CHANNEL, outboxInsert, type OutgoingMessage } from '@platform/me
 import type { Pool, PoolClient } from '@platform/postgres'
 import type { Order, OrderStatus } from '../domain/order.ts'
 
-type Db = Pool | PoolClient
+/** Anything that runs a query: the pool, a checked-out client (a transaction), a plain client. */
+type Db = Pick<Pool | PoolClient, 'query'>
 
 interface OrderRow {
   id: string
@@ -49,7 +50,7 @@ export async function findIdempotent(
 ): Promise<StoredResponse | undefined> {
   const { rows } = await db.query<{ request_hash: string; response_status: number; response_body: Order }>(
     `SELECT request_hash, response_status, response_body FROM idempotency_keys
-      WHERE customer_id = $1 AND key = $2 AND created_at > now() - interval '24 hours'`,
+      WHERE customer_id = $1 AND key = $2 AND created_at > now() - ${IDEMPOTENCY_TTL}`,
     [customerId, key]
   )
   const row = rows[0]
@@ -99,6 +100,30 @@ export async function insertOrder(
       if (err.code === '23505' && err.constraint === 'idempotency_keys_pkey') throw new IdempotencyRace()
       throw err
     })
+}
+
+/** How long an Idempotency-Key keeps its answer; after that the key may place a new order. */
+export const IDEMPOTENCY_TTL = "interval '24 hours'"
+
+/** Removes this caller's key if it has expired; true when there was one to remove. */
+export async function forgetExpiredKey(db: Db, customerId: string, key: string): Promise<boolean> {
+  const { rowCount } = await db.query(
+    `DELETE FROM idempotency_keys
+      WHERE customer_id = $1 AND key = $2 AND created_at <= now() - ${IDEMPOTENCY_TTL}`,
+    [customerId, key]
+  )
+  return (rowCount ?? 0) > 0
+}
+
+/** Retention: removes up to `limit` expired keys (oldest first); returns how many. */
+export async function pruneIdempotencyKeys(db: Db, limit = 5000): Promise<number> {
+  const { rowCount } = await db.query(
+    `DELETE FROM idempotency_keys WHERE (customer_id, key) IN (
+       SELECT customer_id, key FROM idempotency_keys
+        WHERE created_at <= now() - ${IDEMPOTENCY_TTL} ORDER BY created_at LIMIT $1)`,
+    [limit]
+  )
+  return rowCount ?? 0
 }
 
 /** Another request with the same Idempotency-Key committed first. */

@@ -12,6 +12,8 @@ export interface PlaceOrderDeps {
   save(order: Order, idempotency: { key: string; requestHash: string }): Promise<void>
   /** True when save() failed because another request with the same key committed first. */
   isRace(err: unknown): boolean
+  /** Removes the caller's key if it has expired (older than the replay window); true if it did. */
+  forgetExpired(customerId: string, key: string): Promise<boolean>
   now(): Date
 }
 
@@ -64,13 +66,17 @@ export async function placeOrder(
     createdAt: now,
     updatedAt: now
   }
-  try {
-    await deps.save(order, { key, requestHash: hash })
-  } catch (err) {
-    if (!deps.isRace(err)) throw err
-    const winner = await deps.findStored(customerId, key)
-    if (!winner) throw err
-    return replay(winner)
+  // The key may conflict with its own expired record (reused after the replay window, not yet
+  // pruned): that record is removed and the order saved again, once.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await deps.save(order, { key, requestHash: hash })
+      return { status: 201, order }
+    } catch (err) {
+      if (!deps.isRace(err)) throw err
+      const winner = await deps.findStored(customerId, key)
+      if (winner) return replay(winner)
+      if (attempt > 0 || !(await deps.forgetExpired(customerId, key))) throw err
+    }
   }
-  return { status: 201, order }
 }

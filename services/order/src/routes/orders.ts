@@ -8,6 +8,7 @@ import { withTransaction } from '@platform/postgres'
 import {
   findIdempotent,
   findOrder,
+  forgetExpiredKey,
   IdempotencyRace,
   insertOrder,
   listOrders,
@@ -79,6 +80,7 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
         products: (ids) => products(ids, request.id),
         save: (o, idempotency) => insertOrder(pg, o, idempotency, event('order.placed', o)),
         isRace: (err) => err instanceof IdempotencyRace,
+        forgetExpired: (customer, k) => forgetExpiredKey(pg, customer, k),
         now: () => new Date()
       })
       return reply.code(status).header('location', `/orders/${order.id}`).send(order)
