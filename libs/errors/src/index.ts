@@ -1,1 +1,2 @@
 export { AppError, NotFoundError, UnavailableError, isAppError, type AppErrorOptions } from './app-error.ts'
+export { isDependencyUnavailable } from './unavailable.ts'

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
-import { isAppError, UnavailableError } from '@platform/errors'
+import { isAppError, isDependencyUnavailable, UnavailableError } from '@platform/errors'
 
 export interface ErrorBody {
   code: string
@@ -41,32 +41,6 @@ const STATUS_CODES: Record<number, string> = {
   429: 'TOO_MANY_REQUESTS'
 }
 
-// A dependency that is away rather than a bug: the network's own errors, and the SQLSTATE classes
-// of a database that can't serve now (08 connection exception, 53 insufficient resources, 57P
-// operator intervention: a restart or shutdown in progress). They answer 503 with Retry-After.
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN'
-])
-const UNAVAILABLE_SQLSTATE = /^(08|53|57P)/
-// What the pg client says when its connection dies or the pool can't get one in time.
-const UNAVAILABLE_MESSAGES =
-  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/
-
-function unavailable(error: FastifyError): boolean {
-  const code = typeof error.code === 'string' ? error.code : ''
-  return (
-    UNAVAILABLE_CODES.has(code) ||
-    (code.length === 5 && UNAVAILABLE_SQLSTATE.test(code)) ||
-    UNAVAILABLE_MESSAGES.test(error.message ?? '')
-  )
-}
-
 /**
  * The one error handler: schema violations → 400 VALIDATION_FAILED with the failing fields;
  * AppError → its status and code; Fastify's client errors → stable codes; a dependency that is
@@ -100,7 +74,7 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
     const code = FASTIFY_CODES[error.code] ?? STATUS_CODES[status] ?? 'BAD_REQUEST'
     return errorBody(request, code, clientMessage(code, error))
   }
-  if (unavailable(error)) {
+  if (isDependencyUnavailable(error)) {
     request.log.warn({ code: error.code, reason: error.message }, 'request failed: dependency unavailable')
     reply.code(503).header('retry-after', '1')
     return errorBody(request, 'DEPENDENCY_UNAVAILABLE', 'a dependency is unavailable, retry later')

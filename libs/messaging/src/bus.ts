@@ -34,6 +34,14 @@ export interface SubscribeOptions {
   maxBatchSize?: number
   maxAttempts?: number
   retryBaseMs?: number
+  /**
+   * Failures that say a dependency is away rather than that the event is bad: retried (backoff up
+   * to `maxTransientBackoffMs`, default 5 s) for as long as they last, the partition waiting, and
+   * never dead-lettered. Default: `isDependencyUnavailable` of @platform/errors (network errors,
+   * a database restarting or out of connections).
+   */
+  isTransient?: (err: unknown) => boolean
+  maxTransientBackoffMs?: number
   fromBeginning?: boolean
   /** Partitions processed side by side (order is kept within each). Default 1. */
   partitionsConcurrently?: number

@@ -8,6 +8,7 @@ import {
   type KafkaMessage,
   type Producer
 } from 'kafkajs'
+import { isDependencyUnavailable } from '@platform/errors'
 import { consumerMetrics, type Metrics } from '@platform/metrics'
 import type { IncomingEvent, MessageBus, OutgoingMessage, SubscribeOptions, Subscription } from './bus.ts'
 import { decodeEnvelope, SchemaViolation } from './envelope.ts'
@@ -15,6 +16,12 @@ import { quietKafkajsIdleTimer } from './kafkajs-idle-timer.ts'
 import { inBatchSpan, inConsumerSpan } from './trace.ts'
 
 quietKafkajsIdleTimer()
+
+interface BatchControl {
+  isRunning(): boolean
+  isStale(): boolean
+  heartbeat(): Promise<void>
+}
 
 export interface KafkaBusOptions {
   brokers: string[]
@@ -169,13 +176,45 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     })
     await consumer.connect()
     await consumer.subscribe({ topics: spec.topics, fromBeginning: spec.fromBeginning ?? false })
-    // One message: retried with backoff, dead-lettered when it can't be applied.
-    async function handleOne(event: IncomingEvent, message: KafkaMessage): Promise<void> {
+    const isTransient = spec.isTransient ?? isDependencyUnavailable
+    const maxTransientBackoffMs = spec.maxTransientBackoffMs ?? 5000
+
+    // One message: retried with backoff, dead-lettered when it can't be applied. A failure that says
+    // a dependency is away (the database restarting) is not the event's fault: it is retried for as
+    // long as it lasts, the partition waiting, and never dead-lettered. False when the consumer
+    // stopped or lost the partition meanwhile: the message is left for the next owner.
+    async function handleOne(
+      event: IncomingEvent,
+      message: KafkaMessage,
+      batch: BatchControl
+    ): Promise<boolean> {
+      let transient = 0
       for (let attempt = 1; ; attempt++) {
         try {
           await inConsumerSpan(event.topic, event.headers, () => spec.handle(event))
-          return
+          return true
         } catch (err) {
+          if (!(err instanceof SchemaViolation) && isTransient(err)) {
+            attempt-- // not the event's fault: it doesn't count towards maxAttempts
+            transient++
+            metrics.transientRetries.inc({ topic: event.topic })
+            if (transient === 1 || transient % 20 === 0) {
+              options.log?.('warn', 'a dependency is away; retrying the event until it is back', {
+                topic: event.topic,
+                partition: event.partition,
+                offset: message.offset,
+                retries: transient,
+                error: (err as Error).message
+              })
+            }
+            await sleep(
+              Math.min(maxTransientBackoffMs, retryBaseMs * 2 ** Math.min(transient, 10)) *
+                (0.5 + Math.random() / 2)
+            )
+            if (!batch.isRunning() || batch.isStale()) return false
+            await batch.heartbeat().catch(() => undefined)
+            continue
+          }
           if (err instanceof SchemaViolation || attempt >= maxAttempts) {
             await deadLetter(
               event.topic,
@@ -185,7 +224,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
               (err as Error).message,
               attempt
             )
-            return
+            return true
           }
           await sleep(Math.random() * retryBaseMs * 2 ** (attempt - 1))
         }
@@ -194,12 +233,16 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
 
     // Consecutive decoded events of one partition: together through handleBatch when there is
     // more than one, else (or when the batch fails) one by one.
-    async function handleRun(run: Array<{ event: IncomingEvent; message: KafkaMessage }>): Promise<void> {
+    // The number of events of `run` handled, from its start (fewer when the consumer stopped).
+    async function handleRun(
+      run: Array<{ event: IncomingEvent; message: KafkaMessage }>,
+      batch: BatchControl
+    ): Promise<number> {
       if (run.length > 1 && spec.handleBatch) {
         const events = run.map((r) => r.event)
         try {
           await inBatchSpan(events[0]!.topic, events, () => spec.handleBatch!(events))
-          return
+          return run.length
         } catch (err) {
           metrics.batchFallbacks.inc({ topic: events[0]!.topic })
           options.log?.('warn', 'batch failed; handling its events one by one', {
@@ -210,7 +253,12 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
           })
         }
       }
-      for (const { event, message } of run) await handleOne(event, message)
+      let handled = 0
+      for (const { event, message } of run) {
+        if (!(await handleOne(event, message, batch))) break
+        handled++
+      }
+      return handled
     }
 
     await consumer.run({
@@ -218,17 +266,20 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         const { topic, partition } = batch
+        const control: BatchControl = { isRunning, isStale, heartbeat }
         let run: Array<{ event: IncomingEvent; message: KafkaMessage }> = []
+        let abandoned = false
         const flush = async () => {
-          if (run.length === 0) return
-          await handleRun(run)
-          resolveOffset(run[run.length - 1]!.message.offset)
+          if (run.length === 0 || abandoned) return
+          const handled = await handleRun(run, control)
+          if (handled > 0) resolveOffset(run[handled - 1]!.message.offset)
+          abandoned = handled < run.length
           run = []
-          await heartbeat()
+          if (!abandoned) await heartbeat()
         }
         for (const message of batch.messages) {
           // Stopping or rebalanced away: what is not resolved is fetched again by the next owner.
-          if (!isRunning() || isStale()) return
+          if (!isRunning() || isStale() || abandoned) return
           let event: IncomingEvent
           try {
             event = {
@@ -242,6 +293,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
           } catch (err) {
             // Not retryable: the same bytes will never become valid. Earlier events go first.
             await flush()
+            if (abandoned) return
             await deadLetter(topic, partition, message, 'schema', (err as Error).message, 0)
             resolveOffset(message.offset)
             continue

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
+import { connect, createServer } from 'node:net'
 import { test } from 'node:test'
 import { context, propagation, trace, TraceFlags } from '@opentelemetry/api'
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import { readSample } from '@platform/metrics'
-import { eventually } from '@platform/testing'
+import { createPool } from '@platform/postgres'
+import { eventually, freePort, stack } from '@platform/testing'
 import { handleBatchOnce, handleOnce, type IncomingEvent } from '../src/index.ts'
 import { cancelled, collect, fixture, rawCollect } from './helpers.ts'
 
@@ -272,4 +274,53 @@ test('a failing batch is rolled back and its events handled one by one: the pois
     }),
     1
   )
+})
+
+test('a database away for seconds holds the partition instead of dead-lettering good events', async (t) => {
+  const f = await fixture(t)
+  // The handler's database is at a port where nothing listens yet: the real pg client gets
+  // ECONNREFUSED, as during a restart. After 3 s — far past three attempts' backoff — it is back.
+  const port = await freePort()
+  const proxy = createServer((client) => {
+    const upstream = connect(stack.postgres.port, stack.postgres.host)
+    client.pipe(upstream).pipe(client)
+    client.on('error', () => upstream.destroy())
+    upstream.on('error', () => client.destroy())
+  })
+  f.defer(() => new Promise((resolve) => proxy.close(resolve)))
+  const db = createPool({ connectionString: f.url.replace(/:\d+\//, `:${port}/`), connectionTimeoutMs: 500 })
+  f.defer(() => db.end())
+  setTimeout(() => proxy.listen(port, '127.0.0.1'), 3000).unref()
+
+  const first = cancelled(f.topic)
+  const second = cancelled(f.topic, first.envelope.subject!) // same key: same partition, behind it
+  await f.bus.publish([first.message, second.message])
+  let failures = 0
+  const consumed = await collect(f.bus, [f.topic], async () => {
+    await db.query('SELECT 1').catch((err: Error) => {
+      failures++
+      throw err
+    })
+  })
+  const dlq = await rawCollect(`${f.topic}.dlq`)
+  f.defer(async () => {
+    await consumed.stop()
+    await dlq.stop()
+  })
+
+  await eventually(30_000, 'both events handled once the database is back', async () =>
+    consumed.events.length === 2 ? true : undefined
+  )
+  assert.deepEqual(
+    consumed.events.map((e) => e.envelope.id),
+    [first.envelope.id, second.envelope.id],
+    'in order, each once'
+  )
+  assert.ok(failures > 3, `the first event failed ${failures} times, more than maxAttempts`)
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  assert.equal(dlq.messages.length, 0, 'nothing dead-lettered')
+  const retries = readSample(await f.metrics.registry.metrics(), 'kafka_consumer_transient_retries_total', {
+    topic: f.topic
+  })
+  assert.equal(retries, failures)
 })

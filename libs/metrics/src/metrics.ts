@@ -108,6 +108,17 @@ export function consumerMetrics(registry: Registry) {
           labelNames: ['topic'] as const,
           registers: [registry]
         })
+    ),
+    transientRetries: once(
+      registry,
+      'kafka_consumer_transient_retries_total',
+      () =>
+        new Counter({
+          name: 'kafka_consumer_transient_retries_total',
+          help: 'Retries of an event whose handler failed because a dependency was away (never dead-lettered)',
+          labelNames: ['topic'] as const,
+          registers: [registry]
+        })
     )
   }
 }
