@@ -21,7 +21,7 @@ export const ConfigSchema = Type.Object({
   CONSUL_URL: Type.Optional(Type.String({ minLength: 1 })),
   ADVERTISE_ADDRESS: Type.Optional(Type.String({ minLength: 1 })),
   /** A PENDING order with no answer from the catalog this long is rejected as expired. */
-  ORDER_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 30000 }),
+  ORDER_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 300000 }),
   RETENTION_SWEEP_MS: Type.Integer({ minimum: 1000, default: 600000 }),
   EXPIRY_SWEEP_MS: Type.Integer({ minimum: 50, default: 5000 }),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 65536 }),
