@@ -212,6 +212,51 @@ for (const profile of PROFILES) {
   })
 }
 
+test('the production profile: every service may reach each address its configuration names', async () => {
+  const { objects } = await render('production')
+  type Port = { port: number | string; protocol: string }
+  type Rule = { to?: unknown[]; ports?: Port[] }
+  const deployments = objects.filter(
+    (o) => o.kind === 'Deployment' && o.metadata.labels?.['app.kubernetes.io/component'] === 'service'
+  )
+  assert.ok(deployments.length >= 4, `${deployments.length} service deployments`)
+  for (const deployment of deployments) {
+    const name = deployment.metadata.name
+    const container = (
+      podTemplate(deployment)!.spec as {
+        containers: Array<{ env?: Array<{ name: string; value?: string }> }>
+      }
+    ).containers[0]!
+    const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value ?? '']))
+    const configMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === `${name}-env`)
+    Object.assign(env, (configMap?.data as Record<string, string> | undefined) ?? {})
+    // Every URL-valued setting (and each broker) with a host outside the release: its port.
+    const defaults: Record<string, number> = {
+      https: 443,
+      http: 80,
+      postgres: 5432,
+      redis: 6379,
+      smtps: 465,
+      smtp: 587
+    }
+    const needed = Object.entries(env).flatMap(([key, value]) => {
+      if (key === 'KAFKA_BROKERS')
+        return value.split(',').map((b) => ({ key, port: Number(b.split(':').pop()) }))
+      const m = /^([a-z]+):\/\/(?:[^@/]*@)?([^/:?]+)(?::(\d+))?/.exec(value)
+      if (!m || !m[2]!.includes('.')) return [] // not a URL, or a Service of the release
+      return [{ key, port: m[3] ? Number(m[3]) : defaults[m[1]!]! }]
+    })
+    assert.ok(needed.length > 0, `${name} names addresses outside the release`)
+    const policy = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === name)
+    const open = ((policy?.spec as { egress?: Rule[] }).egress ?? [])
+      .filter((r) => !r.to)
+      .flatMap((r) => (r.ports ?? []).map((p) => Number(p.port)))
+    for (const { key, port } of needed) {
+      assert.ok(open.includes(port), `${name}: ${key} needs egress to port ${port}; open: ${open.join(', ')}`)
+    }
+  }
+})
+
 test('the kind profile requests at most 2 CPUs and 3 GiB in all', async () => {
   const { objects } = await render('kind')
   let cpus = 0
