@@ -36,8 +36,13 @@ discoverable() {
     | grep -Eq "\"Port\": *$(port_of "$1")[,}]"
 }
 
-# Stops the wait early when the process has died: its log says why.
-ready_or_exited() { pid_alive "$1" || return 0; discoverable "$1"; }
+# Stops the wait early when the process has died: its log says why. Not pid_alive: until the
+# subshell execs node, the pid's command line is still this script's.
+running_pid() {
+  local pid
+  pid=$(cat "$RUN/$1.pid" 2>/dev/null) && [ -r "/proc/$pid/stat" ] && ! grep -q '^[0-9]* (.*) Z' "/proc/$pid/stat"
+}
+ready_or_exited() { running_pid "$1" || return 0; discoverable "$1"; }
 
 # The environment of each process: the same variables a container or a pod gets.
 env_of() {
@@ -82,7 +87,7 @@ start_app() {
   echo $! > "$RUN/$name.pid"
   local t0=$SECONDS
   wait_for "$name" 90 ready_or_exited "$name" || return 1
-  pid_alive "$name" || {
+  running_pid "$name" || {
     say "error: $name exited while starting; last lines of $LOGS/$name.log:"
     tail -n 20 "$LOGS/$name.log" >&2
     return 1
