@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The test suite. Usage: scripts/test.sh all|unit|integration|deploy
+# The test suite. Usage: scripts/test.sh all|unit|integration|deploy|faults
 #   unit         **/*.test.ts except integration, e2e and deploy: no infrastructure, no set-up
 #   integration  **/*.integration.test.ts and **/*.e2e.test.ts against the real stack
 #   all          set-up (Node 24, npm ci, infrastructure), lint, typecheck, then every test but deploy
 #   deploy       the deploy targets for real (npm run test:deploy): the compose file on the Docker
 #                engine, then the chart on a single-node Kubernetes, each torn down after its tests
+#   faults       faults injected into the running platform under traffic, invariants checked after
+#                each (npm run test:faults; test/faults, docs/reliability.md)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -18,7 +20,8 @@ run_tests() {
 
 unit_tests() {
   mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.test.ts' \
-    | grep -v -e '\.integration\.test\.ts$' -e '\.e2e\.test\.ts$' -e '\.deploy\.test\.ts$' -e '^test/fixtures/')
+    | grep -v -e '\.integration\.test\.ts$' -e '\.e2e\.test\.ts$' -e '\.deploy\.test\.ts$' -e '\.faults\.test\.ts$' \
+      -e '^test/fixtures/')
   run_tests "${files[@]}"
 }
 infra_tests() {
@@ -40,7 +43,7 @@ case $mode in
     step "typecheck"; tsc -p tsconfig.json
     step "tests"
     mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.test.ts' \
-      | grep -v -e '^test/fixtures/' -e '\.deploy\.test\.ts$')
+      | grep -v -e '^test/fixtures/' -e '\.deploy\.test\.ts$' -e '\.faults\.test\.ts$')
     run_tests "${files[@]}"
     ;;
   deploy)
@@ -60,5 +63,11 @@ case $mode in
     trap - EXIT
     say "deploy: both targets passed in $((SECONDS - t0)) s"
     ;;
-  *) die "usage: scripts/test.sh all|unit|integration|deploy" ;;
+  faults)
+    setup
+    bash scripts/infra.sh up
+    mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.faults.test.ts')
+    run_tests "${files[@]}"
+    ;;
+  *) die "usage: scripts/test.sh all|unit|integration|deploy|faults" ;;
 esac

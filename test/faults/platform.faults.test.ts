@@ -1,0 +1,193 @@
+// npm run test:faults — faults injected into the running platform (npm run up) while real traffic
+// flows through the edge; after each, the platform must settle by itself and every invariant of
+// invariants.ts must hold. Each scenario prints a line; all are written to
+// bench-results/faults-latest.json. Bounded: each scenario's fault and settling have fixed limits.
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { after, before, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import type { JWK } from 'jose'
+import { platform } from '@platform/testing'
+import { api, signToken } from '../support/story.ts'
+import { checkInvariants, waitSettled, type Invariant } from './invariants.ts'
+import { startTraffic, type TrafficReport } from './traffic.ts'
+
+const run = promisify(execFile)
+const root = fileURLToPath(new URL('../../', import.meta.url))
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+const INSTANCES = { catalog: 1, order: 1, notification: 1, gateway: 2 }
+const INITIAL_STOCK = 100_000
+
+async function sh(script: string, ...args: string[]): Promise<void> {
+  await run('bash', [`${root}scripts/${script}`, ...args], { cwd: root, timeout: 240_000 }).catch(
+    (err: { stderr?: string }) => {
+      throw new Error(
+        `scripts/${script} ${args.join(' ')} failed:\n${(err.stderr ?? '').split('\n').slice(-25).join('\n')}`
+      )
+    }
+  )
+}
+
+interface Outcome {
+  scenario: string
+  faultSeconds: number
+  sent: number
+  byStatus: Record<string, number>
+  otherThan503: number
+  placed: number
+  abandoned: number
+  settledInSeconds: number | null
+  invariants: Invariant[]
+}
+const outcomes: Outcome[] = []
+let jwk: JWK
+const products: string[] = []
+let startedHere = false
+
+before(async () => {
+  const up = await run('bash', [platform.script, 'status'], { cwd: root }).then(
+    () => true,
+    () => false
+  )
+  if (!up) {
+    startedHere = true
+    await sh('platform.sh', 'up')
+  }
+  jwk = JSON.parse(await readFile(platform.signingKeyFile, 'utf8')) as JWK
+  // Products of this run only, with a known stock: the stock invariant is exact for them.
+  const admin = await signToken(jwk, { sub: 'faults-admin', roles: ['admin'] })
+  for (let i = 0; i < 3; i++) {
+    const created = await api<{ id: string }>(platform.edge, '/api/v1/products', {
+      method: 'POST',
+      token: admin,
+      body: JSON.stringify({
+        sku: `FAULTS-${randomUUID().slice(0, 8)}`,
+        name: `Fault run product ${i}`,
+        priceMinor: 1000 + i,
+        currency: 'EUR',
+        stock: INITIAL_STOCK
+      })
+    })
+    assert.equal(created.status, 201, JSON.stringify(created.body))
+    products.push(created.body.id)
+  }
+})
+
+after(async () => {
+  const lines = outcomes.map(
+    (o) =>
+      `${o.scenario.padEnd(34)} ${String(o.sent).padStart(6)} sent  ${JSON.stringify(o.byStatus).padEnd(42)} ` +
+      `5xx≠503 ${o.otherThan503}  placed ${o.placed}  settled ${o.settledInSeconds ?? '—'} s  ` +
+      `${
+        o.invariants.every((i) => i.ok)
+          ? 'all invariants hold'
+          : 'FAILED: ' +
+            o.invariants
+              .filter((i) => !i.ok)
+              .map((i) => i.name)
+              .join(', ')
+      }`
+  )
+  process.stdout.write(`\nfault scenarios\n${lines.join('\n')}\n`)
+  await mkdir(`${root}bench-results`, { recursive: true })
+  await writeFile(
+    `${root}bench-results/faults-latest.json`,
+    JSON.stringify({ at: new Date().toISOString(), outcomes }, null, 2)
+  )
+  if (startedHere) await sh('platform.sh', 'down')
+})
+
+/**
+ * One scenario: traffic for a few seconds, the fault for `faultMs`, its end, traffic a few seconds
+ * more, then the platform settles (bounded) and every invariant is checked.
+ */
+async function scenario(
+  name: string,
+  faultMs: number,
+  inject: () => Promise<void>,
+  heal: () => Promise<void>
+) {
+  const traffic = startTraffic({
+    edge: platform.edge,
+    jwk,
+    products,
+    customers: Array.from({ length: 6 }, (_, i) => `faults-customer-${i}`)
+  })
+  let report: TrafficReport
+  try {
+    await sleep(3000)
+    await inject()
+    await sleep(faultMs)
+  } finally {
+    await heal()
+    await sleep(5000)
+    report = await traffic.stop()
+  }
+  const settledMs = await waitSettled(report.placed, products, INSTANCES, 120_000)
+  const stock = new Map(products.map((id) => [id, INITIAL_STOCK]))
+  const invariants = await checkInvariants(report, stock, INSTANCES)
+  outcomes.push({
+    scenario: name,
+    faultSeconds: faultMs / 1000,
+    sent: report.sent,
+    byStatus: report.byStatus,
+    otherThan503: report.unexpected.length,
+    placed: report.placed.length,
+    abandoned: report.abandoned,
+    settledInSeconds: settledMs === undefined ? null : Math.round(settledMs / 100) / 10,
+    invariants
+  })
+  assert.ok(report.placed.length > 0, 'orders were placed during the scenario')
+  for (const invariant of invariants) assert.ok(invariant.ok, `${invariant.name}: ${invariant.detail}`)
+}
+
+test('baseline: no fault', () =>
+  scenario(
+    'baseline (no fault)',
+    5000,
+    async () => {},
+    async () => {}
+  ))
+
+test('PostgreSQL restarted', () =>
+  scenario(
+    'PostgreSQL restarted',
+    1000,
+    () => sh('infra.sh', 'down', 'postgres'),
+    () => sh('infra.sh', 'up', 'postgres')
+  ))
+
+test('Consul restarted (it comes back empty)', () =>
+  scenario(
+    'Consul restarted, empty',
+    1000,
+    () => sh('infra.sh', 'down', 'consul'),
+    () => sh('infra.sh', 'up', 'consul')
+  ))
+
+test('Redis down for 10 s', () =>
+  scenario(
+    'Redis down 10 s',
+    10_000,
+    () => sh('infra.sh', 'down', 'redis'),
+    () => sh('infra.sh', 'up', 'redis')
+  ))
+
+test('the catalog SIGKILLed, restarted 5 s later', () =>
+  scenario(
+    'catalog SIGKILLed, restarted',
+    5000,
+    () => sh('platform.sh', 'kill', 'catalog'),
+    () => sh('platform.sh', 'start', 'catalog')
+  ))
+
+test('the order service SIGKILLed, restarted 5 s later', () =>
+  scenario(
+    'order SIGKILLed, restarted',
+    5000,
+    () => sh('platform.sh', 'kill', 'order'),
+    () => sh('platform.sh', 'start', 'order')
+  ))
