@@ -42,6 +42,8 @@ export interface SubscribeOptions {
    */
   isTransient?: (err: unknown) => boolean
   maxTransientBackoffMs?: number
+  /** How often the group's lag is measured from the broker (besides after each batch). Default 10 s. */
+  lagIntervalMs?: number
   fromBeginning?: boolean
   /** Partitions processed side by side (order is kept within each). Default 1. */
   partitionsConcurrently?: number

@@ -44,3 +44,18 @@ export async function handleBatchOnce<E extends { envelope: { id: string } }>(
     return applied
   })
 }
+
+/**
+ * Retention: removes up to `limit` inbox rows recorded more than `olderThanDays` days ago, oldest
+ * first, and returns how many. An id only has to outlive every redelivery of its event: Kafka keeps
+ * a topic's events 7 days by default, so the default keeps ids twice that.
+ */
+export async function pruneInbox(pool: Pool, olderThanDays = 14, limit = 5000): Promise<number> {
+  const { rowCount } = await pool.query(
+    `DELETE FROM inbox WHERE (consumer, event_id) IN (
+       SELECT consumer, event_id FROM inbox
+        WHERE processed_at < now() - make_interval(days => $1) ORDER BY processed_at LIMIT $2)`,
+    [olderThanDays, limit]
+  )
+  return rowCount ?? 0
+}

@@ -17,5 +17,5 @@ export {
   type OutboxRelay,
   type OutboxRelayOptions
 } from './outbox.ts'
-export { handleBatchOnce, handleOnce } from './inbox.ts'
+export { handleBatchOnce, handleOnce, pruneInbox } from './inbox.ts'
 export { messaging, type MessagingPluginOptions } from './plugin.ts'

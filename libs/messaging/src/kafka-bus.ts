@@ -3,6 +3,7 @@ import {
   Kafka,
   logLevel,
   Partitioners,
+  type Admin,
   type Consumer,
   type IHeaders,
   type KafkaMessage,
@@ -134,6 +135,39 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
 
   // Auto-creation is off: a consumer of a topic that doesn't exist would wait in the group join
   // forever. Say so at start instead, naming the topics (and their DLQs, which handlers write to).
+  // One admin connection for the lag measurements, opened on first use.
+  let admin: Admin | undefined
+  let adminConnecting: Promise<Admin> | undefined
+  function connectedAdmin(): Promise<Admin> {
+    if (admin) return Promise.resolve(admin)
+    adminConnecting ??= (async () => {
+      const a = kafka.admin()
+      await a.connect()
+      admin = a
+      return a
+    })().finally(() => (adminConnecting = undefined))
+    return adminConnecting
+  }
+
+  // Lag measured from the broker (end offsets against the group's committed ones), not only when a
+  // batch ends: a consumer stuck on an event, or not running at all, must show its lag growing.
+  async function measureLag(groupId: string, topics: string[]): Promise<void> {
+    const a = await connectedAdmin()
+    const committed = await a.fetchOffsets({ groupId, topics })
+    for (const { topic, partitions } of committed) {
+      const ends = new Map((await a.fetchTopicOffsets(topic)).map((p) => [p.partition, p]))
+      for (const { partition, offset } of partitions) {
+        const end = ends.get(partition)
+        if (!end) continue
+        const from = Number(offset) < 0 ? Number(end.low) : Number(offset)
+        metrics.lag.set(
+          { group: groupId, topic, partition: String(partition) },
+          Math.max(0, Number(end.high) - from)
+        )
+      }
+    }
+  }
+
   async function assertTopicsExist(topics: string[]): Promise<void> {
     const admin = kafka.admin()
     await admin.connect()
@@ -304,8 +338,14 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
         await flush()
       }
     })
+    const lagTimer = setInterval(
+      () => void measureLag(spec.groupId, spec.topics).catch(() => undefined), // Kafka away: next round
+      spec.lagIntervalMs ?? 10_000
+    )
+    lagTimer.unref()
     return {
       async stop() {
+        clearInterval(lagTimer)
         // kafkajs waits for the message in hand, then commits the offsets of finished messages.
         await consumer.disconnect()
         consumers.delete(consumer)
@@ -319,6 +359,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     async close() {
       await Promise.all([...consumers].map((c) => c.disconnect()))
       consumers.clear()
+      await admin?.disconnect()
+      admin = undefined
       await producer?.disconnect()
       producer = undefined
     }

@@ -167,6 +167,18 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     }
   }
 
+  // While batches fail (Kafka away) the gauges must keep moving, or the alert on the outbox's age
+  // could never fire during the very outage it is there for.
+  async function recount(): Promise<void> {
+    try {
+      const { rows } = await pool.query<{ n: number; age: number | null }>(countSql)
+      metrics.backlog.set(rows[0]?.n ?? 0)
+      metrics.oldestAge.set(rows[0]?.age ?? 0)
+    } catch {
+      // the database is away too: the next failed round counts again
+    }
+  }
+
   async function drain(): Promise<number> {
     let total = 0
     for (;;) {
@@ -185,6 +197,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       } catch (err) {
         onError(err as Error)
         delay = options.retryDelayMs ?? 1000
+        await recount()
         signal.reset()
       }
       if (!running) break

@@ -5,6 +5,7 @@ import '@platform/postgres'
 import type { Metrics } from '@platform/metrics'
 import type { MessageBus, SubscribeOptions } from './bus.ts'
 import { createKafkaBus } from './kafka-bus.ts'
+import { pruneInbox } from './inbox.ts'
 import { createOutboxRelay } from './outbox.ts'
 
 export interface MessagingPluginOptions {
@@ -15,6 +16,10 @@ export interface MessagingPluginOptions {
   subscriptions: SubscribeOptions[]
   /** Relay the outbox (default true); a service that never publishes events turns it off. */
   outbox?: boolean
+  /** Inbox ids are kept this many days (default 14: twice Kafka's default retention), then removed. */
+  inboxRetentionDays?: number
+  /** How often expired inbox ids are removed. Default every hour. */
+  inboxRetentionEveryMs?: number
 }
 
 declare module 'fastify' {
@@ -40,6 +45,7 @@ async function plugin(app: FastifyInstance, options: MessagingPluginOptions): Pr
           onError: (err) => app.log.error({ err }, 'outbox relay failed')
         })
   const running: Array<() => Promise<void>> = []
+  let retention: NodeJS.Timeout | undefined
   app.decorate('bus', bus)
   app.addHook('onReady', async () => {
     await relay?.start()
@@ -47,8 +53,17 @@ async function plugin(app: FastifyInstance, options: MessagingPluginOptions): Pr
       const { stop } = await bus.subscribe(subscription)
       running.push(stop)
     }
+    if (options.subscriptions.length > 0) {
+      retention = setInterval(() => {
+        pruneInbox(app.pg, options.inboxRetentionDays ?? 14)
+          .then((removed) => removed > 0 && app.log.info({ removed }, 'expired inbox ids removed'))
+          .catch((err) => app.log.warn({ err }, 'inbox retention failed'))
+      }, options.inboxRetentionEveryMs ?? 3_600_000)
+      retention.unref()
+    }
   })
   app.lifecycle.onShutdown('stopConsumers', async () => {
+    clearInterval(retention)
     await Promise.all(running.map((stop) => stop()))
   })
   app.lifecycle.onShutdown('flush', async () => {

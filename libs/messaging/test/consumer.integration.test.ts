@@ -8,7 +8,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import { readSample } from '@platform/metrics'
 import { createPool } from '@platform/postgres'
 import { eventually, freePort, stack } from '@platform/testing'
-import { handleBatchOnce, handleOnce, type IncomingEvent } from '../src/index.ts'
+import { handleBatchOnce, handleOnce, pruneInbox, type IncomingEvent } from '../src/index.ts'
 import { cancelled, collect, fixture, rawCollect } from './helpers.ts'
 
 test('a poison message goes to the DLQ with its reason and origin; later messages on the partition flow', async (t) => {
@@ -323,4 +323,58 @@ test('a database away for seconds holds the partition instead of dead-lettering 
     topic: f.topic
   })
   assert.equal(retries, failures)
+})
+
+test('inbox retention removes ids past the window, oldest first, and keeps the rest', async (t) => {
+  const f = await fixture(t)
+  const ids = Array.from({ length: 5 }, () => randomUUID())
+  // Two recorded 20 and 15 days ago, three recent: with a 14-day window the two go.
+  await f.pool.query(
+    `INSERT INTO inbox (consumer, event_id, processed_at)
+     SELECT 'test', id, now() - make_interval(days => d) FROM unnest($1::uuid[], $2::int[]) AS x(id, d)`,
+    [ids, [20, 15, 1, 0, 0]]
+  )
+  assert.equal(await pruneInbox(f.pool, 14, 1), 1, 'at most `limit` at a time')
+  assert.equal(await pruneInbox(f.pool, 14), 1)
+  assert.equal(await pruneInbox(f.pool, 14), 0)
+  const left = await f.pool.query<{ event_id: string }>('SELECT event_id FROM inbox ORDER BY processed_at')
+  assert.deepEqual(left.rows.map((r) => r.event_id).sort(), ids.slice(2).sort())
+  // A duplicate of a kept id is still recognised.
+  assert.equal(await handleOnce(f.pool, 'test', ids[2]!, async () => {}), false)
+})
+
+test('a consumer stuck on an event shows its lag growing (measured from the broker, not per batch)', async (t) => {
+  const f = await fixture(t)
+  const key = randomUUID()
+  const events = Array.from({ length: 6 }, () => cancelled(f.topic, key))
+  let release!: () => void
+  const stuck = new Promise<void>((resolve) => (release = resolve))
+  const groupId = `test-${randomUUID()}`
+  const subscription = await f.bus.subscribe({
+    groupId,
+    topics: [f.topic],
+    fromBeginning: true,
+    lagIntervalMs: 300,
+    handle: () => stuck
+  })
+  f.defer(async () => {
+    release()
+    await subscription.stop()
+  })
+  await f.bus.publish(events.map((e) => e.message))
+
+  const lag = await eventually(20_000, 'the lag of the stuck partition', async () => {
+    const text = await f.metrics.registry.metrics()
+    const values = [0, 1, 2].map(
+      (partition) =>
+        readSample(text, 'kafka_consumer_lag_messages', {
+          group: groupId,
+          topic: f.topic,
+          partition: String(partition)
+        }) ?? 0
+    )
+    const total = values.reduce((a, b) => a + b, 0)
+    return total >= 6 ? total : undefined
+  })
+  assert.equal(lag, 6, 'nothing committed: the whole partition is behind')
 })

@@ -175,3 +175,36 @@ test('a relay whose LISTEN connection the server ends keeps going and listens ag
     consumed.events.length === 2 ? true : undefined
   )
 })
+
+test('while Kafka is away the backlog and the age of the oldest row keep moving', async (t) => {
+  const f = await fixture(t)
+  const relay = createOutboxRelay({
+    pool: f.pool,
+    bus: {
+      publish: async () => {
+        throw new Error('broker unreachable')
+      }
+    },
+    metrics: f.metrics,
+    pollIntervalMs: 100,
+    retryDelayMs: 100
+  })
+  await relay.start()
+  f.defer(() => relay.stop())
+  await commitEvents(f.pool, [cancelled(f.topic), cancelled(f.topic), cancelled(f.topic)])
+
+  const sample = async () => {
+    const text = await f.metrics.registry.metrics()
+    return {
+      backlog: readSample(text, 'outbox_backlog_messages'),
+      age: readSample(text, 'outbox_oldest_age_seconds') ?? 0
+    }
+  }
+  const first = await eventually(5_000, 'the backlog counted', async () => {
+    const s = await sample()
+    return s.backlog === 3 ? s : undefined
+  })
+  await eventually(5_000, 'the oldest row ageing', async () =>
+    (await sample()).age > first.age + 0.3 ? true : undefined
+  )
+})
