@@ -144,50 +144,25 @@ async function scenario(
   for (const invariant of invariants) assert.ok(invariant.ok, `${invariant.name}: ${invariant.detail}`)
 }
 
-test('baseline: no fault', () =>
-  scenario(
-    'baseline (no fault)',
-    5000,
-    async () => {},
-    async () => {}
-  ))
+const nothing = async () => {}
+// A server of the native stack stopped, then started again.
+const infra = (server: string) =>
+  [() => sh('infra.sh', 'down', server), () => sh('infra.sh', 'up', server)] as const
+// A process of the platform SIGKILLed (a crash), then started again.
+const crash = (app: string) =>
+  [() => sh('platform.sh', 'kill', app), () => sh('platform.sh', 'start', app)] as const
 
-test('PostgreSQL restarted', () =>
-  scenario(
-    'PostgreSQL restarted',
-    1000,
-    () => sh('infra.sh', 'down', 'postgres'),
-    () => sh('infra.sh', 'up', 'postgres')
-  ))
+const SCENARIOS: Array<
+  [test: string, row: string, faultMs: number, fault: readonly [() => Promise<void>, () => Promise<void>]]
+> = [
+  ['baseline: no fault', 'baseline (no fault)', 5000, [nothing, nothing]],
+  ['PostgreSQL restarted', 'PostgreSQL restarted', 1000, infra('postgres')],
+  ['Consul restarted (it comes back empty)', 'Consul restarted, empty', 1000, infra('consul')],
+  ['Redis down for 10 s', 'Redis down 10 s', 10_000, infra('redis')],
+  ['the catalog SIGKILLed, restarted 5 s later', 'catalog SIGKILLed, restarted', 5000, crash('catalog')],
+  ['the order service SIGKILLed, restarted 5 s later', 'order SIGKILLed, restarted', 5000, crash('order')]
+]
 
-test('Consul restarted (it comes back empty)', () =>
-  scenario(
-    'Consul restarted, empty',
-    1000,
-    () => sh('infra.sh', 'down', 'consul'),
-    () => sh('infra.sh', 'up', 'consul')
-  ))
-
-test('Redis down for 10 s', () =>
-  scenario(
-    'Redis down 10 s',
-    10_000,
-    () => sh('infra.sh', 'down', 'redis'),
-    () => sh('infra.sh', 'up', 'redis')
-  ))
-
-test('the catalog SIGKILLed, restarted 5 s later', () =>
-  scenario(
-    'catalog SIGKILLed, restarted',
-    5000,
-    () => sh('platform.sh', 'kill', 'catalog'),
-    () => sh('platform.sh', 'start', 'catalog')
-  ))
-
-test('the order service SIGKILLed, restarted 5 s later', () =>
-  scenario(
-    'order SIGKILLed, restarted',
-    5000,
-    () => sh('platform.sh', 'kill', 'order'),
-    () => sh('platform.sh', 'start', 'order')
-  ))
+for (const [name, row, faultMs, [inject, heal]] of SCENARIOS) {
+  test(name, () => scenario(row, faultMs, inject, heal))
+}

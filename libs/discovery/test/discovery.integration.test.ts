@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { createServer } from 'node:http'
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import Fastify from 'fastify'
 import { httpKit, serverOptions } from '@platform/http-kit'
 import { createMetrics } from '@platform/metrics'
@@ -82,7 +82,8 @@ test('a shut-down instance is gone from Consul at once, not after the reaper min
   )
 })
 
-test('with Consul stopped, resolution keeps answering the last known instances', async (t) => {
+/** A Consul of the test's own, a client of it, a fresh service name and an HTTP target to check. */
+async function privateSetup(t: TestContext) {
   const own = await privateConsul()
   t.after(own.stop)
   const client = createConsul(own.url)
@@ -90,7 +91,11 @@ test('with Consul stopped, resolution keeps answering the last known instances',
   const target = createServer((_req, res) => res.end('ok'))
   await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve))
   t.after(() => target.close())
-  const port = (target.address() as { port: number }).port
+  return { own, client, name, port: (target.address() as { port: number }).port }
+}
+
+test('with Consul stopped, resolution keeps answering the last known instances', async (t) => {
+  const { own, client, name, port } = await privateSetup(t)
   await registerService(client, {
     name,
     address: '127.0.0.1',
@@ -119,14 +124,7 @@ test('with Consul stopped, resolution keeps answering the last known instances',
 })
 
 test('an instance Consul forgot (restarted without its data, or reaped) is registered again', async (t) => {
-  const own = await privateConsul()
-  t.after(own.stop)
-  const client = createConsul(own.url)
-  const name = `svc-${randomUUID().slice(0, 8)}`
-  const target = createServer((_req, res) => res.end('ok'))
-  await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve))
-  t.after(() => target.close())
-  const port = (target.address() as { port: number }).port
+  const { own, client, name, port } = await privateSetup(t)
   let reregistered = 0
   const registration = await registerService(client, {
     name,

@@ -222,16 +222,10 @@ test('PATCH changes only the fields it names: no default fills in the others', a
   const {
     apps: [app]
   } = await catalogs(t)
-  const created = await app!.inject({
-    method: 'POST',
-    url: '/products',
-    headers: admin,
-    payload: newProduct({ description: 'Hand-finished walnut.', active: false })
-  })
-  assert.equal(created.statusCode, 201)
+  const created = await create(app!, newProduct({ description: 'Hand-finished walnut.', active: false }))
   const patched = await app!.inject({
     method: 'PATCH',
-    url: `/products/${created.json().id}`,
+    url: `/products/${created.id}`,
     headers: { ...admin, 'if-match': '"1"' },
     payload: { stock: 3 }
   })
@@ -241,7 +235,7 @@ test('PATCH changes only the fields it names: no default fills in the others', a
     { stock, description, active },
     { stock: 3, description: 'Hand-finished walnut.', active: false }
   )
-  const read = (await app!.inject({ url: `/products/${created.json().id}` })).json()
+  const read = (await app!.inject({ url: `/products/${created.id}` })).json()
   assert.deepEqual([read.description, read.active], ['Hand-finished walnut.', false])
 })
 
