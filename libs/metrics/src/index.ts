@@ -7,6 +7,7 @@ export {
   httpMetrics,
   outboxMetrics,
   poolMetrics,
+  retryMetrics,
   type BreakerState,
   type PoolStats,
   type Metrics

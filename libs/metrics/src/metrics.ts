@@ -73,6 +73,21 @@ export function breakerMetrics(registry: Registry) {
   }
 }
 
+/** Retries of calls to an upstream: sent, or refused because the retry budget was spent. */
+export function retryMetrics(registry: Registry) {
+  return once(
+    registry,
+    'upstream_retries_total',
+    () =>
+      new Counter({
+        name: 'upstream_retries_total',
+        help: 'Retries of calls to an upstream, by outcome: sent, or budget_exhausted (not sent)',
+        labelNames: ['upstream', 'outcome'] as const,
+        registers: [registry]
+      })
+  )
+}
+
 /** Kafka consumer lag per partition and the dead-letter count per source topic. */
 export function consumerMetrics(registry: Registry) {
   return {

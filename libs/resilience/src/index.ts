@@ -7,4 +7,10 @@ export {
   type UpstreamStream
 } from './upstream.ts'
 export { UpstreamUnavailableError, type UnavailableReason } from './errors.ts'
-export { backoffDelay, isIdempotent } from './retry.ts'
+export {
+  backoffDelay,
+  createRetryBudget,
+  isIdempotent,
+  type RetryBudget,
+  type RetryBudgetOptions
+} from './retry.ts'

@@ -2,9 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import CircuitBreaker from 'opossum'
 import type { Readable } from 'node:stream'
 import { Agent } from 'undici'
-import { breakerMetrics, type Metrics } from '@platform/metrics'
+import { breakerMetrics, retryMetrics, type Metrics } from '@platform/metrics'
 import { UpstreamUnavailableError } from './errors.ts'
-import { backoffDelay, isIdempotent } from './retry.ts'
+import { backoffDelay, createRetryBudget, isIdempotent, type RetryBudgetOptions } from './retry.ts'
 
 export interface UpstreamOptions {
   /** The upstream service's name, e.g. `catalog` (metrics, errors). */
@@ -17,7 +17,14 @@ export interface UpstreamOptions {
   /** Extra attempts for idempotent calls only. Default 2. */
   retries?: number
   retryBaseMs?: number
+  /**
+   * Longest wait before a retry. An instance that answers 503 with a longer Retry-After is not
+   * retried (its answer is passed on); another instance, when there is one, is tried at once.
+   * Default 1000 ms.
+   */
   retryMaxMs?: number
+  /** Retries across all calls of this client stay within this budget. Default 10 % of calls + 5/s. */
+  retryBudget?: RetryBudgetOptions
   /** Calls in flight to this upstream; beyond it calls fail at once (UPSTREAM_BUSY). Default 64. */
   maxConcurrent?: number
   /** Keep-alive connections per instance. Default 32. */
@@ -88,7 +95,43 @@ class ServerError extends Error {
   }
 }
 
-const RETRYABLE_STATUS = new Set([502, 503, 504])
+/** The error code of a JSON answer (a Buffer when the caller asked for bytes), if any. */
+function answerCode(body: unknown): string | undefined {
+  let value = body
+  if (Buffer.isBuffer(body)) {
+    try {
+      value = JSON.parse(body.toString('utf8'))
+    } catch {
+      return undefined
+    }
+  }
+  const code = (value as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
+/**
+ * Whether a failed attempt may be repeated. No answer, a timeout, 502 and 504 say the instance
+ * failed. A 503 is retried only when the instance itself refused (it shed load, OVERLOADED, or it
+ * is not one of ours); a 503 reporting a dependency of the upstream (a database, a service it
+ * calls) is passed on: that upstream already retried at its own layer, and every instance would
+ * say the same.
+ */
+function retryable(err: unknown): boolean {
+  if (err instanceof UpstreamUnavailableError)
+    return err.reason === 'timeout' || err.reason === 'unreachable' || err.reason === 'circuit_open'
+  if (!(err instanceof ServerError)) return false
+  const { statusCode, body } = err.response
+  if (statusCode === 502 || statusCode === 504) return true
+  if (statusCode !== 503) return false
+  const code = answerCode(body)
+  return code === undefined || code === 'OVERLOADED'
+}
+
+function retryAfterMs(err: unknown): number {
+  if (!(err instanceof ServerError)) return 0
+  const seconds = Number(err.response.headers['retry-after'])
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : 0
+}
 
 /**
  * A client for one upstream service: round-robin over its instances, skipping those whose breaker
@@ -101,6 +144,11 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   const { name } = options
   const timeoutMs = options.timeoutMs ?? 1000
   const retries = options.retries ?? 2
+  const retryMaxMs = options.retryMaxMs ?? 1000
+  const budget = createRetryBudget(options.retryBudget)
+  const retryCount = retryMetrics(options.metrics.registry)
+  retryCount.inc({ upstream: name, outcome: 'sent' }, 0)
+  retryCount.inc({ upstream: name, outcome: 'budget_exhausted' }, 0)
   const maxConcurrent = options.maxConcurrent ?? 64
   const resetTimeoutMs = options.breaker?.resetTimeoutMs ?? 5000
   const agent = new Agent({ connections: options.connectionsPerInstance ?? 32, keepAliveTimeout: 30_000 })
@@ -185,13 +233,19 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     return breaker
   }
 
-  function pick(): string {
+  const usable = (instance: string) => {
+    const breaker = breakers.get(instance)
+    return !breaker || !breaker.opened || breaker.halfOpen
+  }
+
+  /** The next instance whose breaker lets calls through, other than `avoid` when there is one. */
+  function pick(avoid?: string): string {
     const instances = options.instances()
     if (instances.length === 0) throw new UpstreamUnavailableError(name, 'no_instance', 1)
-    for (let i = 0; i < instances.length; i++) {
-      const instance = instances[(next + i) % instances.length]!
-      const breaker = breakers.get(instance)
-      if (!breaker || !breaker.opened || breaker.halfOpen) {
+    for (const pass of avoid ? [true, false] : [false]) {
+      for (let i = 0; i < instances.length; i++) {
+        const instance = instances[(next + i) % instances.length]!
+        if ((pass && instance === avoid) || !usable(instance)) continue
         next = (next + i + 1) % instances.length
         return instance
       }
@@ -220,8 +274,9 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     return new UpstreamUnavailableError(name, 'unreachable', 1, err)
   }
 
-  async function attempt(request: UpstreamRequest): Promise<UpstreamResponse> {
-    const instance = pick()
+  async function attempt(request: UpstreamRequest, tried: { instance?: string }): Promise<UpstreamResponse> {
+    const instance = pick(tried.instance)
+    tried.instance = instance
     // A plain timer and controller per attempt: AbortSignal.timeout() and AbortSignal.any() cost
     // several times more, and undici's own timeouts are only accurate to about a second.
     const controller = new AbortController()
@@ -246,21 +301,29 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       inFlight++
       try {
         forgetGone()
+        budget.recordCall()
         const attempts = request.idempotent || isIdempotent(request.method) ? 1 + retries : 1
+        const tried: { instance?: string } = {}
         for (let i = 0; ; i++) {
           try {
-            return (await attempt(request)) as UpstreamResponse<T>
+            return (await attempt(request, tried)) as UpstreamResponse<T>
           } catch (err) {
-            const retryable =
-              (err instanceof ServerError && RETRYABLE_STATUS.has(err.response.statusCode)) ||
-              (err instanceof UpstreamUnavailableError && err.reason !== 'no_instance')
-            if (!retryable || i + 1 >= attempts || request.signal?.aborted) {
-              if (err instanceof ServerError) return err.response as UpstreamResponse<T>
-              throw err
+            // Retry-After binds the instance that said it: another one is tried at once, the
+            // same one only after it, and not at all when it is longer than we would wait.
+            const elsewhere = options.instances().some((other) => other !== tried.instance && usable(other))
+            const after = elsewhere ? 0 : retryAfterMs(err)
+            const again =
+              retryable(err) && i + 1 < attempts && !request.signal?.aborted && after <= retryMaxMs
+            if (again && !budget.tryRetry()) {
+              retryCount.inc({ upstream: name, outcome: 'budget_exhausted' })
+            } else if (again) {
+              retryCount.inc({ upstream: name, outcome: 'sent' })
+              const backoff = backoffDelay(i, options.retryBaseMs ?? 50, retryMaxMs)
+              await sleep(Math.max(after, backoff), undefined, { signal: request.signal })
+              continue
             }
-            await sleep(backoffDelay(i, options.retryBaseMs ?? 50, options.retryMaxMs ?? 1000), undefined, {
-              signal: request.signal
-            })
+            if (err instanceof ServerError) return err.response as UpstreamResponse<T>
+            throw err
           }
         }
       } finally {

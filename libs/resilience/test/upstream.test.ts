@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict'
+import type { ServerResponse } from 'node:http'
 import { test } from 'node:test'
 import { createMetrics, readSample } from '@platform/metrics'
 import {
   backoffDelay,
+  createRetryBudget,
   createUpstream,
   isIdempotent,
   UpstreamUnavailableError,
@@ -46,7 +48,7 @@ test('only idempotent calls are retried', async (t) => {
   const server = await testServer()
   let failuresLeft = 0
   server.handle = (_req, res) =>
-    failuresLeft-- > 0 ? json(res, 503, { code: 'DOWN' }) : json(res, 200, { ok: true })
+    failuresLeft-- > 0 ? json(res, 503, { code: 'OVERLOADED' }) : json(res, 200, { ok: true })
   const { client } = upstream([server.url])
   t.after(() => Promise.all([client.close(), server.close()]))
 
@@ -193,6 +195,109 @@ test('unreachable instances give UPSTREAM_UNREACHABLE after the retries', async 
     client.request({ method: 'GET', path: '/' }),
     (err: UpstreamUnavailableError) => err.code === 'UPSTREAM_UNREACHABLE'
   )
+})
+
+test('a 503 that reports a dependency of the upstream is passed on, not retried; the instance’s own failures are', async (t) => {
+  const server = await testServer()
+  let answer: [number, unknown] = [200, {}]
+  let failuresLeft = 0
+  server.handle = (_req, res) =>
+    failuresLeft-- > 0 ? json(res, answer[0], answer[1]) : json(res, 200, { ok: true })
+  const { client } = upstream([server.url])
+  t.after(() => Promise.all([client.close(), server.close()]))
+
+  const hitsFor = async (status: number, body: unknown) => {
+    answer = [status, body]
+    failuresLeft = 1
+    server.hits = 0
+    const res = await client.request<{ code?: string }>({ method: 'GET', path: '/x' })
+    return { hits: server.hits, status: res.statusCode }
+  }
+  // Already retried below (or the same on every instance): one attempt, the answer passed on.
+  assert.deepEqual(await hitsFor(503, { code: 'DEPENDENCY_UNAVAILABLE' }), { hits: 1, status: 503 })
+  assert.deepEqual(await hitsFor(503, { code: 'UPSTREAM_TIMEOUT' }), { hits: 1, status: 503 })
+  assert.deepEqual(await hitsFor(500, { code: 'INTERNAL_ERROR' }), { hits: 1, status: 500 })
+  // The instance itself refused or failed: tried again.
+  assert.deepEqual(await hitsFor(503, { code: 'OVERLOADED' }), { hits: 2, status: 200 })
+  assert.deepEqual(await hitsFor(502, 'bad gateway'), { hits: 2, status: 200 })
+  assert.deepEqual(await hitsFor(504, 'timeout'), { hits: 2, status: 200 })
+})
+
+test('Retry-After binds the instance that said it: another is tried at once, the same one only after it', async (t) => {
+  const [busy, idle] = await Promise.all([testServer(), testServer()])
+  const overloaded = (seconds: number) => (_req: unknown, res: ServerResponse) => {
+    res.setHeader('retry-after', String(seconds))
+    json(res, 503, { code: 'OVERLOADED' })
+  }
+  busy.handle = overloaded(1)
+  t.after(() => Promise.all([busy.close(), idle.close()]))
+
+  // Two instances: the retry goes to the other one without waiting.
+  const pair = upstream([busy.url, idle.url], { retryMaxMs: 2000 })
+  t.after(() => pair.client.close())
+  for (let i = 0; i < 4; i++) {
+    const started = performance.now()
+    const res = await pair.client.request({ method: 'GET', path: '/' })
+    assert.equal(res.instance, idle.url)
+    assert.ok(performance.now() - started < 500, 'no wait for Retry-After when another instance serves')
+  }
+
+  // One instance: the retry waits the second it asked for.
+  let calls = 0
+  busy.handle = (req, res) => (calls++ === 0 ? overloaded(1)(req, res) : json(res, 200, { ok: true }))
+  const single = upstream([busy.url], { retryMaxMs: 2000 })
+  t.after(() => single.client.close())
+  const started = performance.now()
+  assert.equal((await single.client.request({ method: 'GET', path: '/' })).statusCode, 200)
+  assert.ok(performance.now() - started >= 990, 'the retry waited for Retry-After')
+
+  // A Retry-After longer than the client waits: its answer is passed on, Retry-After included.
+  busy.handle = overloaded(30)
+  busy.hits = 0
+  const res = await single.client.request({ method: 'GET', path: '/' })
+  assert.equal(res.statusCode, 503)
+  assert.equal(res.headers['retry-after'], '30')
+  assert.equal(busy.hits, 1)
+})
+
+test('the retry budget: retries stay within their share of the calls, so a failing upstream sees no storm', async (t) => {
+  const server = await testServer()
+  server.handle = (_req, res) => json(res, 503, { code: 'OVERLOADED' })
+  const { client, metrics } = upstream([server.url], {
+    retryBudget: { ratio: 0.1, minPerSecond: 0 },
+    breaker: { volumeThreshold: 1_000_000 } // the budget alone, not the breaker, limits retries here
+  })
+  t.after(() => Promise.all([client.close(), server.close()]))
+
+  for (let i = 0; i < 200; i++) await client.request({ method: 'GET', path: '/' })
+
+  // Without the budget every call would have been tried 3 times (600 hits).
+  assert.ok(server.hits <= 220, `${server.hits} hits for 200 calls`)
+  assert.ok(server.hits >= 200)
+  const text = await metrics.registry.metrics()
+  assert.equal(
+    readSample(text, 'upstream_retries_total', { upstream: 'catalog', outcome: 'sent' }),
+    server.hits - 200
+  )
+  assert.ok(
+    readSample(text, 'upstream_retries_total', { upstream: 'catalog', outcome: 'budget_exhausted' })! > 0
+  )
+})
+
+test('the retry budget refills as the window moves on, and a quiet client keeps a floor', () => {
+  let now = 0
+  const budget = createRetryBudget({ ratio: 0.5, minPerSecond: 1, windowMs: 1000, now: () => now })
+  // A floor of 1 retry per window without any call.
+  assert.equal(budget.tryRetry(), true)
+  assert.equal(budget.tryRetry(), false)
+  // 10 calls: 1 + 5 retries in the window.
+  for (let i = 0; i < 10; i++) budget.recordCall()
+  const granted = Array.from({ length: 10 }, () => budget.tryRetry()).filter(Boolean).length
+  assert.equal(granted, 5)
+  // A window later, the counts are gone: the floor again.
+  now = 1100
+  assert.equal(budget.tryRetry(), true)
+  assert.equal(budget.tryRetry(), false)
 })
 
 test('backoff is full jitter under an exponential cap', () => {

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict'
+import { execFile, spawn } from 'node:child_process'
+import { chmod, mkdtemp, rm } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { test, type TestContext } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { eventually, freePort } from '@platform/testing'
+
+const run = promisify(execFile)
+const nginxDir = fileURLToPath(new URL('../../deploy/nginx/', import.meta.url))
+
+interface FakeGateway {
+  address: string
+  hits: number
+  answer: number
+}
+
+async function fakeGateway(t: TestContext): Promise<FakeGateway> {
+  const gateway: FakeGateway = { address: '', hits: 0, answer: 200 }
+  const server: Server = createServer((_req, res) => {
+    gateway.hits++
+    res.writeHead(gateway.answer, { 'content-type': 'application/json' }).end('{"code":"FROM_GATEWAY"}')
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  gateway.address = `127.0.0.1:${(server.address() as AddressInfo).port}`
+  t.after(() => new Promise((resolve) => server.close(resolve)))
+  return gateway
+}
+
+/** A private NGINX with the edge config from deploy/nginx, in front of the given gateways. */
+async function edge(t: TestContext, gateways: string[]): Promise<string> {
+  const prefix = await mkdtemp(join(tmpdir(), 'edge-'))
+  await chmod(prefix, 0o755) // NGINX's workers drop to an unprivileged user when run as root
+  const port = await freePort()
+  const conf = join(prefix, 'nginx.conf')
+  await run('sh', [join(nginxDir, 'render.sh'), join(nginxDir, 'nginx.conf'), conf], {
+    env: {
+      ...process.env,
+      EDGE_GATEWAYS: gateways.join(' '),
+      NGINX_LISTEN: `127.0.0.1:${port}`,
+      NGINX_WORKERS: '1',
+      NGINX_PID: join(prefix, 'nginx.pid'),
+      NGINX_TEMP: join(prefix, 'temp'),
+      NGINX_ACCESS_LOG: '/dev/null',
+      NGINX_ERROR_LOG: join(prefix, 'error.log'),
+      EDGE_RATE_PER_IP: '10000r/s',
+      EDGE_BURST_PER_IP: '10000'
+    }
+  })
+  const nginx = spawn('nginx', ['-p', prefix, '-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' })
+  t.after(async () => {
+    nginx.kill('SIGQUIT')
+    await new Promise((resolve) => nginx.once('exit', resolve))
+    await rm(prefix, { recursive: true, force: true })
+  })
+  const url = `http://127.0.0.1:${port}`
+  await eventually(10_000, 'nginx answering', () =>
+    fetch(`${url}/edge/health`).then(
+      (res) => (res.ok ? true : undefined),
+      () => undefined
+    )
+  )
+  return url
+}
+
+test('the edge passes a gateway\u2019s 502, 503 and 504 on without trying another gateway (retries happen once, in the gateway)', async (t) => {
+  const [a, b] = await Promise.all([fakeGateway(t), fakeGateway(t)])
+  const url = await edge(t, [a.address, b.address])
+  for (const status of [502, 503, 504]) {
+    a.answer = b.answer = status
+    a.hits = b.hits = 0
+    for (let i = 0; i < 4; i++) {
+      const res = await fetch(`${url}/api/v1/products/${status}-${i}`)
+      assert.equal(res.status, status)
+      assert.equal(((await res.json()) as { code: string }).code, 'FROM_GATEWAY')
+    }
+    assert.equal(a.hits + b.hits, 4, `${status}: one attempt per request`)
+  }
+})
+
+test('the edge tries the other gateway when one refuses the connection, for a POST too (it never got the request)', async (t) => {
+  const live = await fakeGateway(t)
+  const gone = `127.0.0.1:${await freePort()}`
+  const url = await edge(t, [gone, live.address])
+  for (let i = 0; i < 4; i++) {
+    const res = await fetch(`${url}/api/v1/orders`, {
+      method: i % 2 ? 'POST' : 'GET',
+      body: i % 2 ? '{}' : null
+    })
+    assert.equal(res.status, 200)
+  }
+  assert.equal(live.hits, 4)
+})
