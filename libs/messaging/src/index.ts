@@ -19,3 +19,10 @@ export {
 } from './outbox.ts'
 export { handleBatchOnce, handleOnce, pruneInbox } from './inbox.ts'
 export { messaging, type MessagingPluginOptions } from './plugin.ts'
+export {
+  listDeadLetters,
+  replayDeadLetters,
+  REPLAY_GROUP,
+  type DeadLetter,
+  type DeadLetterOptions
+} from './dead-letters.ts'
