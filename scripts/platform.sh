@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole platform as local processes: the infrastructure (scripts/infra.sh), an SMTP sink, the
 # four services (the gateway twice) behind NGINX, and Prometheus scraping them through Consul.
-# Usage: scripts/platform.sh up|down|status|start NAME...|stop NAME...|kill NAME...|keygen
+# Usage: scripts/platform.sh up|down|status|start NAME...|stop NAME...|kill NAME...|pause NAME...|
+# resume NAME...|keygen
 # (npm run up / down / status). Logs in .tools/logs/<name>.log, pids in .tools/run/.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -104,6 +105,13 @@ kill_app() {
   rm -f "$RUN/$1.pid"
 }
 
+# SIGSTOP / SIGCONT: a process that hangs (a long GC pause, a stuck event loop, a frozen VM).
+signal_app() {
+  local pid
+  pid=$(cat "$RUN/$2.pid" 2>/dev/null) && pid_alive "$2" || die "$2 is not running"
+  kill "-$1" "$pid" && say "$2: sent SIG$1"
+}
+
 signing_key() {
   [ -s "$SIGNING_KEY" ] && return 0
   mkdir -p "$DATA"
@@ -179,6 +187,8 @@ case $action in
   start) mkdir -p "$RUN" "$LOGS"; for name in "$@"; do start_app "$name" || exit 1; done ;;
   stop) for name in "$@"; do stop_app "$name"; done ;;
   kill) for name in "$@"; do kill_app "$name"; done ;;
+  pause) for name in "$@"; do signal_app STOP "$name"; done ;;
+  resume) for name in "$@"; do signal_app CONT "$name"; done ;;
   keygen) signing_key ;;
-  *) die "usage: scripts/platform.sh up|down|status|start NAME...|stop NAME...|kill NAME...|keygen (NAME: ${APPS[*]})" ;;
+  *) die "usage: scripts/platform.sh up|down|status|start NAME...|stop NAME...|kill NAME...|pause NAME...|resume NAME...|keygen (NAME: ${APPS[*]})" ;;
 esac

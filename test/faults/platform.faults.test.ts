@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { JWK } from 'jose'
-import { platform } from '@platform/testing'
+import { platform, stack } from '@platform/testing'
 import { api, signToken } from '../support/story.ts'
 import { checkInvariants, waitSettled, type Invariant } from './invariants.ts'
 import { startTraffic, type TrafficReport } from './traffic.ts'
@@ -151,6 +151,17 @@ const infra = (server: string) =>
 // A process of the platform SIGKILLed (a crash), then started again.
 const crash = (app: string) =>
   [() => sh('platform.sh', 'kill', app), () => sh('platform.sh', 'start', app)] as const
+// A process frozen (SIGSTOP): it holds its connections and its registration but answers nothing.
+const freeze = (app: string) =>
+  [() => sh('platform.sh', 'pause', app), () => sh('platform.sh', 'resume', app)] as const
+// A server that silently stops answering: its packets are dropped on the loopback interface, so
+// open connections hang and new ones time out (unlike a stopped server, which refuses them).
+const DROP = (port: number) => ['INPUT', '-i', 'lo', '-p', 'tcp', '--dport', String(port), '-j', 'DROP']
+const unreachable = (port: number) =>
+  [
+    () => run('iptables', ['-I', ...DROP(port)]).then(() => undefined),
+    () => run('iptables', ['-D', ...DROP(port)]).then(() => undefined)
+  ] as const
 
 const SCENARIOS: Array<
   [test: string, row: string, faultMs: number, fault: readonly [() => Promise<void>, () => Promise<void>]]
@@ -160,7 +171,24 @@ const SCENARIOS: Array<
   ['Consul restarted (it comes back empty)', 'Consul restarted, empty', 1000, infra('consul')],
   ['Redis down for 10 s', 'Redis down 10 s', 10_000, infra('redis')],
   ['the catalog SIGKILLed, restarted 5 s later', 'catalog SIGKILLed, restarted', 5000, crash('catalog')],
-  ['the order service SIGKILLed, restarted 5 s later', 'order SIGKILLed, restarted', 5000, crash('order')]
+  ['the order service SIGKILLed, restarted 5 s later', 'order SIGKILLed, restarted', 5000, crash('order')],
+  [
+    'the notification service SIGKILLed, restarted 5 s later',
+    'notification SIGKILLed, restarted',
+    5000,
+    crash('notification')
+  ],
+  ['a gateway SIGKILLed, restarted 5 s later', 'gateway SIGKILLed, restarted', 5000, crash('gateway')],
+  ['the catalog frozen (SIGSTOP) for 10 s', 'catalog frozen 10 s', 10_000, freeze('catalog')],
+  ['the SMTP server down for 20 s', 'SMTP server down 20 s', 20_000, crash('mail')],
+  ['the Kafka broker restarted', 'Kafka restarted', 1000, infra('kafka')],
+  ['the Kafka broker stopped for 90 s', 'Kafka stopped 90 s', 90_000, infra('kafka')],
+  [
+    'PostgreSQL unreachable for 90 s (packets dropped)',
+    'PostgreSQL unreachable 90 s',
+    90_000,
+    unreachable(stack.postgres.port)
+  ]
 ]
 
 for (const [name, row, faultMs, [inject, heal]] of SCENARIOS) {
