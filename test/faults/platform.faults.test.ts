@@ -13,6 +13,7 @@ import type { JWK } from 'jose'
 import { platform, stack } from '@platform/testing'
 import { api, signToken } from '../support/story.ts'
 import { checkInvariants, waitSettled, type Invariant } from './invariants.ts'
+import { duplicatesAndPoison, streamFlood, type Fault } from './injected.ts'
 import { startTraffic, type TrafficReport } from './traffic.ts'
 
 const run = promisify(execFile)
@@ -104,12 +105,7 @@ after(async () => {
  * One scenario: traffic for a few seconds, the fault for `faultMs`, its end, traffic a few seconds
  * more, then the platform settles (bounded) and every invariant is checked.
  */
-async function scenario(
-  name: string,
-  faultMs: number,
-  inject: () => Promise<void>,
-  heal: () => Promise<void>
-) {
+async function scenario(name: string, faultMs: number, fault: Fault) {
   const traffic = startTraffic({
     edge: platform.edge,
     jwk,
@@ -119,16 +115,19 @@ async function scenario(
   let report: TrafficReport
   try {
     await sleep(3000)
-    await inject()
+    await fault.inject()
     await sleep(faultMs)
   } finally {
-    await heal()
+    await fault.heal()
     await sleep(5000)
     report = await traffic.stop()
   }
   const settledMs = await waitSettled(report.placed, products, INSTANCES, 120_000)
   const stock = new Map(products.map((id) => [id, INITIAL_STOCK]))
-  const invariants = await checkInvariants(report, stock, INSTANCES)
+  const invariants = [
+    ...(await checkInvariants(report, stock, INSTANCES)),
+    ...((await fault.check?.(report)) ?? [])
+  ]
   outcomes.push({
     scenario: name,
     faultSeconds: faultMs / 1000,
@@ -144,29 +143,33 @@ async function scenario(
   for (const invariant of invariants) assert.ok(invariant.ok, `${invariant.name}: ${invariant.detail}`)
 }
 
-const nothing = async () => {}
+const nothing: Fault = { inject: async () => {}, heal: async () => {} }
 // A server of the native stack stopped, then started again.
-const infra = (server: string) =>
-  [() => sh('infra.sh', 'down', server), () => sh('infra.sh', 'up', server)] as const
+const infra = (server: string): Fault => ({
+  inject: () => sh('infra.sh', 'down', server),
+  heal: () => sh('infra.sh', 'up', server)
+})
 // A process of the platform SIGKILLed (a crash), then started again.
-const crash = (app: string) =>
-  [() => sh('platform.sh', 'kill', app), () => sh('platform.sh', 'start', app)] as const
+const crash = (app: string): Fault => ({
+  inject: () => sh('platform.sh', 'kill', app),
+  heal: () => sh('platform.sh', 'start', app)
+})
 // A process frozen (SIGSTOP): it holds its connections and its registration but answers nothing.
-const freeze = (app: string) =>
-  [() => sh('platform.sh', 'pause', app), () => sh('platform.sh', 'resume', app)] as const
+const freeze = (app: string): Fault => ({
+  inject: () => sh('platform.sh', 'pause', app),
+  heal: () => sh('platform.sh', 'resume', app)
+})
 // A server that silently stops answering: its packets are dropped on the loopback interface, so
 // open connections hang and new ones time out (unlike a stopped server, which refuses them).
 const DROP = (port: number) => ['INPUT', '-i', 'lo', '-p', 'tcp', '--dport', String(port), '-j', 'DROP']
-const unreachable = (port: number) =>
-  [
-    () => run('iptables', ['-I', ...DROP(port)]).then(() => undefined),
-    () => run('iptables', ['-D', ...DROP(port)]).then(() => undefined)
-  ] as const
+const unreachable = (port: number): Fault => ({
+  inject: () => run('iptables', ['-I', ...DROP(port)]).then(() => undefined),
+  heal: () => run('iptables', ['-D', ...DROP(port)]).then(() => undefined)
+})
+const flooder = () => signToken(jwk, { sub: 'faults-flooder', exp: Math.floor(Date.now() / 1000) + 3600 })
 
-const SCENARIOS: Array<
-  [test: string, row: string, faultMs: number, fault: readonly [() => Promise<void>, () => Promise<void>]]
-> = [
-  ['baseline: no fault', 'baseline (no fault)', 5000, [nothing, nothing]],
+const SCENARIOS: Array<[test: string, row: string, faultMs: number, fault: Fault | (() => Fault)]> = [
+  ['baseline: no fault', 'baseline (no fault)', 5000, nothing],
   ['PostgreSQL restarted', 'PostgreSQL restarted', 1000, infra('postgres')],
   ['Consul restarted (it comes back empty)', 'Consul restarted, empty', 1000, infra('consul')],
   ['Redis down for 10 s', 'Redis down 10 s', 10_000, infra('redis')],
@@ -188,9 +191,21 @@ const SCENARIOS: Array<
     'PostgreSQL unreachable 90 s',
     90_000,
     unreachable(stack.postgres.port)
+  ],
+  [
+    'one caller opens 200 notification streams at once',
+    'one caller opens 200 streams',
+    10_000,
+    () => streamFlood(platform.edge, flooder, 200, INSTANCES.gateway)
+  ],
+  [
+    'every event delivered three times, malformed messages mixed in',
+    'events duplicated, poison mixed in',
+    15_000,
+    () => duplicatesAndPoison(stack.kafka.brokers, ['order.events', 'catalog.events'])
   ]
 ]
 
-for (const [name, row, faultMs, [inject, heal]] of SCENARIOS) {
-  test(name, () => scenario(row, faultMs, inject, heal))
+for (const [name, row, faultMs, fault] of SCENARIOS) {
+  test(name, () => scenario(row, faultMs, typeof fault === 'function' ? fault() : fault))
 }
