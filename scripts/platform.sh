@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The whole platform as local processes: the infrastructure (scripts/infra.sh), an SMTP sink, the
 # four services (the gateway twice) behind NGINX, and Prometheus scraping them through Consul.
-# Usage: scripts/platform.sh up|down|status|start NAME...|stop NAME...|kill NAME...|pause NAME...|
-# resume NAME...|keygen
+# Usage: scripts/platform.sh up|down|status|start NAME...|stop NAME...|kill NAME...|roll NAME...|
+# pause NAME...|resume NAME...|keygen
 # (npm run up / down / status). Logs in .tools/logs/<name>.log, pids in .tools/run/.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 APPS=(mail catalog order notification gateway gateway-2)
 SIGNING_KEY=$DATA/dev-signing-key.json
+
+# NAME-surge: a second instance of NAME on its port + 100, only while NAME rolls.
+SURGE_OFFSET=100
 
 port_of() {
   case $1 in
@@ -18,9 +21,13 @@ port_of() {
     notification) echo "$NOTIFICATION_PORT" ;;
     gateway) echo "$GATEWAY_PORT" ;;
     gateway-2) echo "$GATEWAY_2_PORT" ;;
+    catalog-surge | order-surge | notification-surge) echo $(($(port_of "${1%-surge}") + SURGE_OFFSET)) ;;
     *) die "unknown process '$1' (one of: ${APPS[*]})" ;;
   esac
 }
+
+# The service a process is an instance of: gateway-2 and catalog-surge are a gateway and a catalog.
+service_of() { local name=${1%-surge}; echo "${name%-2}"; }
 
 health_url() {
   if [ "$1" = mail ]; then echo "http://$CLUSTER_HOST:$SMTP_HTTP_PORT/health"
@@ -30,7 +37,7 @@ healthy() { curl -fsS --max-time 2 "$(health_url "$1")" >/dev/null 2>&1; }
 
 # Ready, and passing in Consul: what other services and the gateways go by.
 discoverable() {
-  local service=${1%-2}
+  local service; service=$(service_of "$1")
   healthy "$1" || return 1
   [ "$1" = mail ] && return 0
   curl -fsS --max-time 2 "http://$CLUSTER_HOST:$CONSUL_PORT/v1/health/service/$service?passing" \
@@ -49,18 +56,19 @@ ready_or_exited() { running_pid "$1" || return 0; discoverable "$1"; }
 env_of() {
   # Each service's own database and role (password = name in development).
   pg() { echo "postgres://$1:$1@$CLUSTER_HOST:$PG_PORT/$1"; }
+  local port; port=$(port_of "$1")
   local common=(HOST="$CLUSTER_HOST" LOG_LEVEL="${LOG_LEVEL:-info}" CONSUL_URL="http://$CLUSTER_HOST:$CONSUL_PORT"
     ADVERTISE_ADDRESS="$CLUSTER_HOST" KAFKA_BROKERS="$CLUSTER_HOST:$KAFKA_PORT" SHUTDOWN_DRAIN_MS=1000
     OTEL_EXPORTER_OTLP_ENDPOINT="${OTEL_EXPORTER_OTLP_ENDPOINT:-}")
-  case $1 in
+  case $(service_of "$1") in
     mail) echo HOST="$CLUSTER_HOST" SMTP_PORT="$SMTP_PORT" SMTP_HTTP_PORT="$SMTP_HTTP_PORT" ;;
-    catalog) echo "${common[@]}" PORT="$CATALOG_PORT" DATABASE_URL="$(pg catalog)" \
+    catalog) echo "${common[@]}" PORT="$port" DATABASE_URL="$(pg catalog)" \
       REDIS_URL="redis://$CLUSTER_HOST:$REDIS_PORT" ;;
-    order) echo "${common[@]}" PORT="$ORDER_PORT" DATABASE_URL="$(pg orders)" ;;
-    notification) echo "${common[@]}" PORT="$NOTIFICATION_PORT" \
+    order) echo "${common[@]}" PORT="$port" DATABASE_URL="$(pg orders)" ;;
+    notification) echo "${common[@]}" PORT="$port" \
       DATABASE_URL="$(pg notifications)" \
       SMTP_URL="smtp://$CLUSTER_HOST:$SMTP_PORT" ;;
-    gateway | gateway-2) echo "${common[@]}" PORT="$(port_of "$1")" REDIS_URL="redis://$CLUSTER_HOST:$REDIS_PORT" \
+    gateway) echo "${common[@]}" PORT="$port" REDIS_URL="redis://$CLUSTER_HOST:$REDIS_PORT" \
       DEV_TOKENS_PRIVATE_JWK_FILE="$SIGNING_KEY" ;;
   esac
 }
@@ -68,8 +76,7 @@ env_of() {
 dir_of() {
   case $1 in
     mail) echo "$ROOT/tools/testing" ;;
-    gateway-2) echo "$ROOT/services/gateway" ;;
-    *) echo "$ROOT/services/$1" ;;
+    *) echo "$ROOT/services/$(service_of "$1")" ;;
   esac
 }
 
@@ -103,6 +110,22 @@ kill_app() {
   local pid
   pid=$(cat "$RUN/$1.pid" 2>/dev/null) && pid_alive "$1" && kill -KILL "$pid" && say "$1: killed"
   rm -f "$RUN/$1.pid"
+}
+
+# A rolling restart as Kubernetes does one with maxSurge 1, maxUnavailable 0: a second instance
+# starts on a spare port and is passing in Consul before the first one stops (SIGTERM: it
+# deregisters, drains and exits), starts again and is found; then the spare stops the same way.
+# A gateway simply restarts: NGINX sends to the other one meanwhile, and takes the restarted one
+# back only when the fail_timeout of its passive health check (10 s, deploy/nginx/render.sh) is
+# over: the roll waits that long before it goes on, or both gateways could be out at once.
+EDGE_FAIL_TIMEOUT_S=10
+roll_app() {
+  case $1 in
+    gateway | gateway-2) stop_app "$1" && start_app "$1" && sleep "$EDGE_FAIL_TIMEOUT_S" ;;
+    catalog | order | notification)
+      start_app "$1-surge" && stop_app "$1" && start_app "$1" && stop_app "$1-surge" ;;
+    *) die "$1 is not rolled (one of: catalog order notification gateway gateway-2)" ;;
+  esac
 }
 
 # SIGSTOP / SIGCONT: a process that hangs (a long GC pause, a stuck event loop, a frozen VM).
@@ -187,8 +210,9 @@ case $action in
   start) mkdir -p "$RUN" "$LOGS"; for name in "$@"; do start_app "$name" || exit 1; done ;;
   stop) for name in "$@"; do stop_app "$name"; done ;;
   kill) for name in "$@"; do kill_app "$name"; done ;;
+  roll) mkdir -p "$RUN" "$LOGS"; for name in "$@"; do roll_app "$name" || exit 1; done ;;
   pause) for name in "$@"; do signal_app STOP "$name"; done ;;
   resume) for name in "$@"; do signal_app CONT "$name"; done ;;
   keygen) signing_key ;;
-  *) die "usage: scripts/platform.sh up|down|status|start NAME...|stop NAME...|kill NAME...|pause NAME...|resume NAME...|keygen (NAME: ${APPS[*]})" ;;
+  *) die "usage: scripts/platform.sh up|down|status|start NAME...|stop NAME...|kill NAME...|roll NAME...|pause NAME...|resume NAME...|keygen (NAME: ${APPS[*]})" ;;
 esac

@@ -14,6 +14,7 @@ output=$2
 [ -n "${EDGE_GATEWAYS:-}" ] || { echo "render.sh: EDGE_GATEWAYS is empty: name at least one gateway host:port" >&2; exit 1; }
 
 EDGE_GATEWAY_SERVERS=''
+# fail_timeout: scripts/platform.sh roll waits as long between two gateways (EDGE_FAIL_TIMEOUT_S).
 for gateway in $EDGE_GATEWAYS; do
   EDGE_GATEWAY_SERVERS="${EDGE_GATEWAY_SERVERS}    server ${gateway} max_fails=3 fail_timeout=10s;
 "

@@ -38,6 +38,7 @@ interface Outcome {
   sent: number
   byStatus: Record<string, number>
   otherThan503: number
+  unavailable: Record<string, number>
   placed: number
   abandoned: number
   settledInSeconds: number | null
@@ -134,6 +135,7 @@ async function scenario(name: string, faultMs: number, fault: Fault) {
     sent: report.sent,
     byStatus: report.byStatus,
     otherThan503: report.unexpected.length,
+    unavailable: report.unavailable,
     placed: report.placed.length,
     abandoned: report.abandoned,
     settledInSeconds: settledMs === undefined ? null : Math.round(settledMs / 100) / 10,
@@ -166,6 +168,26 @@ const unreachable = (port: number): Fault => ({
   inject: () => run('iptables', ['-I', ...DROP(port)]).then(() => undefined),
   heal: () => run('iptables', ['-D', ...DROP(port)]).then(() => undefined)
 })
+// Every process restarted gracefully, one after the other, as a deploy does; nothing may fail.
+const ROLLED = ['catalog', 'order', 'notification', 'gateway', 'gateway-2']
+const rollingRestart: Fault = {
+  inject: () => sh('platform.sh', 'roll', ...ROLLED),
+  heal: async () => {},
+  check: async (report) => {
+    const failed = Object.entries(report.byStatus).filter(
+      ([status]) => status === 'no answer' || Number(status) >= 500
+    )
+    return [
+      {
+        name: 'a rolling restart of every process fails no request',
+        ok: failed.length === 0,
+        detail: failed.length
+          ? `${JSON.stringify(Object.fromEntries(failed))} ${JSON.stringify(report.unavailable)}`
+          : `${report.sent} requests`
+      }
+    ]
+  }
+}
 const flooder = () => signToken(jwk, { sub: 'faults-flooder', exp: Math.floor(Date.now() / 1000) + 3600 })
 
 const SCENARIOS: Array<[test: string, row: string, faultMs: number, fault: Fault | (() => Fault)]> = [
@@ -192,6 +214,7 @@ const SCENARIOS: Array<[test: string, row: string, faultMs: number, fault: Fault
     90_000,
     unreachable(stack.postgres.port)
   ],
+  ['every process rolled one by one under load', 'rolling restart of every process', 0, rollingRestart],
   [
     'one caller opens 200 notification streams at once',
     'one caller opens 200 streams',
