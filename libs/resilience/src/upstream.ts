@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import CircuitBreaker from 'opossum'
-import type { Readable } from 'node:stream'
+import { Readable } from 'node:stream'
 import { Agent } from 'undici'
 import { breakerMetrics, retryMetrics, type Metrics } from '@platform/metrics'
 import { UpstreamUnavailableError } from './errors.ts'
@@ -85,7 +85,8 @@ export interface Upstream {
   close(): Promise<void>
 }
 
-// A 5xx answer counts against the breaker; it is still returned when no retry is left.
+// An instance's own 5xx answer (see ownFailure) counts against its breaker; it is still returned
+// when no retry is left.
 class ServerError extends Error {
   readonly response: UpstreamResponse
 
@@ -95,12 +96,12 @@ class ServerError extends Error {
   }
 }
 
-/** The error code of a JSON answer (a Buffer when the caller asked for bytes), if any. */
+/** The error code of a JSON answer (bytes or text when not parsed), if any. */
 function answerCode(body: unknown): string | undefined {
   let value = body
-  if (Buffer.isBuffer(body)) {
+  if (Buffer.isBuffer(body) || typeof body === 'string') {
     try {
-      value = JSON.parse(body.toString('utf8'))
+      value = JSON.parse(body.toString())
     } catch {
       return undefined
     }
@@ -110,21 +111,24 @@ function answerCode(body: unknown): string | undefined {
 }
 
 /**
- * Whether a failed attempt may be repeated. No answer, a timeout, 502 and 504 say the instance
- * failed. A 503 is retried only when the instance itself refused (it shed load, OVERLOADED, or it
- * is not one of ours); a 503 reporting a dependency of the upstream (a database, a service it
- * calls) is passed on: that upstream already retried at its own layer, and every instance would
- * say the same.
+ * Whether a 5xx answer is the instance's own failure, which counts against its breaker and may be
+ * retried: 500, 502, 504, and a 503 of an instance that refused (it shed load, OVERLOADED, or it
+ * is not one of ours). A 503 reporting a dependency of the upstream (its database, a service it
+ * calls) is not: the instance works, that upstream already retried at its own layer, and every
+ * instance would say the same — it is passed on as an answer, and opens no breaker here.
  */
+function ownFailure(statusCode: number, body: unknown): boolean {
+  if (statusCode < 500) return false
+  if (statusCode !== 503) return true
+  const code = answerCode(body)
+  return code === undefined || code === 'OVERLOADED'
+}
+
+/** Whether a failed attempt may be repeated: no answer, a timeout, 502, 504, an instance's 503. */
 function retryable(err: unknown): boolean {
   if (err instanceof UpstreamUnavailableError)
     return err.reason === 'timeout' || err.reason === 'unreachable' || err.reason === 'circuit_open'
-  if (!(err instanceof ServerError)) return false
-  const { statusCode, body } = err.response
-  if (statusCode === 502 || statusCode === 504) return true
-  if (statusCode !== 503) return false
-  const code = answerCode(body)
-  return code === undefined || code === 'OVERLOADED'
+  return err instanceof ServerError && err.response.statusCode !== 500
 }
 
 function retryAfterMs(err: unknown): number {
@@ -174,7 +178,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       body = json ? JSON.parse(text) : text
     }
     const response = { statusCode: res.statusCode, headers: res.headers, body, instance }
-    if (res.statusCode >= 500) throw new ServerError(response)
+    if (ownFailure(res.statusCode, body)) throw new ServerError(response)
     return response
   }
 
@@ -204,7 +208,9 @@ export function createUpstream(options: UpstreamOptions): Upstream {
     const res = await dispatch(instance, request, signal, streamAgent)
     if (res.statusCode >= 500) {
       const text = await res.body.text().catch(() => '')
-      throw new ServerError({ statusCode: res.statusCode, headers: res.headers, body: text, instance })
+      const response = { statusCode: res.statusCode, headers: res.headers, body: text, instance }
+      if (ownFailure(res.statusCode, text)) throw new ServerError(response)
+      return { ...response, body: Readable.from([text]) }
     }
     return { statusCode: res.statusCode, headers: res.headers, body: res.body, instance }
   }

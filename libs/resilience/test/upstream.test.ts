@@ -223,6 +223,27 @@ test('a 503 that reports a dependency of the upstream is passed on, not retried;
   assert.deepEqual(await hitsFor(504, 'timeout'), { hits: 2, status: 200 })
 })
 
+test('a dependency’s 503 passed on by an instance never opens that instance’s breaker; its own failures do', async (t) => {
+  const server = await testServer()
+  let code = 'DEPENDENCY_UNAVAILABLE'
+  server.handle = (_req, res) => json(res, 503, { code })
+  const { client } = upstream([server.url], { breaker: fastBreaker, retries: 0 })
+  t.after(() => Promise.all([client.close(), server.close()]))
+
+  for (let i = 0; i < 20; i++)
+    assert.equal((await client.request({ method: 'GET', path: '/' })).statusCode, 503)
+  assert.equal(server.hits, 20, 'every call reached the instance: its breaker stayed closed')
+
+  // The 20 answers above count as successes in the window: 50 % failures take 20 more.
+  code = 'OVERLOADED'
+  for (let i = 0; i < 40; i++) await client.request({ method: 'GET', path: '/' }).catch(() => undefined)
+  assert.ok(server.hits < 60, 'its own refusals opened the breaker')
+  await assert.rejects(
+    client.request({ method: 'GET', path: '/' }),
+    (err: UpstreamUnavailableError) => err.code === 'CIRCUIT_OPEN'
+  )
+})
+
 test('Retry-After binds the instance that said it: another is tried at once, the same one only after it', async (t) => {
   const [busy, idle] = await Promise.all([testServer(), testServer()])
   const overloaded = (seconds: number) => (_req: unknown, res: ServerResponse) => {
