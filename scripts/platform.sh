@@ -35,13 +35,19 @@ health_url() {
 }
 healthy() { curl -fsS --max-time 2 "$(health_url "$1")" >/dev/null 2>&1; }
 
+# The port a process registers in Consul: its own, or NAME_ADVERTISE_PORT (a proxy in front of it).
+advertised_port() {
+  local advertise; advertise="$(tr 'a-z-' 'A-Z_' <<<"$1")_ADVERTISE_PORT"
+  echo "${!advertise:-$(port_of "$1")}"
+}
+
 # Ready, and passing in Consul: what other services and the gateways go by.
 discoverable() {
   local service; service=$(service_of "$1")
   healthy "$1" || return 1
   [ "$1" = mail ] && return 0
   curl -fsS --max-time 2 "http://$CLUSTER_HOST:$CONSUL_PORT/v1/health/service/$service?passing" \
-    | grep -Eq "\"Port\": *$(port_of "$1")[,}]"
+    | grep -Eq "\"Port\": *$(advertised_port "$1")[,}]"
 }
 
 # Stops the wait early when the process has died: its log says why. Not pid_alive: until the
@@ -56,10 +62,11 @@ ready_or_exited() { running_pid "$1" || return 0; discoverable "$1"; }
 env_of() {
   # Each service's own database and role (password = name in development).
   pg() { echo "postgres://$1:$1@$CLUSTER_HOST:$PG_PORT/$1"; }
-  local port; port=$(port_of "$1")
+  local port advertised; port=$(port_of "$1") advertised=$(advertised_port "$1")
   local common=(HOST="$CLUSTER_HOST" LOG_LEVEL="${LOG_LEVEL:-info}" CONSUL_URL="http://$CLUSTER_HOST:$CONSUL_PORT"
     ADVERTISE_ADDRESS="$CLUSTER_HOST" KAFKA_BROKERS="$CLUSTER_HOST:$KAFKA_PORT" SHUTDOWN_DRAIN_MS=1000
     OTEL_EXPORTER_OTLP_ENDPOINT="${OTEL_EXPORTER_OTLP_ENDPOINT:-}")
+  [ "$advertised" = "$port" ] || common+=(ADVERTISE_PORT="$advertised")
   case $(service_of "$1") in
     mail) echo HOST="$CLUSTER_HOST" SMTP_PORT="$SMTP_PORT" SMTP_HTTP_PORT="$SMTP_HTTP_PORT" ;;
     catalog) echo "${common[@]}" PORT="$port" DATABASE_URL="$(pg catalog)" \

@@ -102,6 +102,15 @@ setup_consul() {
   did+=("Consul $CONSUL_VERSION into $dir")
 }
 
+setup_toxiproxy() {
+  local dir=$TOOLS/toxiproxy/$TOXIPROXY_VERSION
+  [ -x "$dir/server" ] && return 0
+  grep -q "Shopify/toxiproxy/v2 v$TOXIPROXY_VERSION" "$ROOT/scripts/infra/toxiproxy/go.mod" \
+    || die "scripts/infra/toxiproxy/go.mod does not pin toxiproxy v$TOXIPROXY_VERSION (versions.env)"
+  link_tool "$dir" "$(go_tool toxiproxy "$TOXIPROXY_VERSION" toxiproxy -ldflags='-s -w' github.com/Shopify/toxiproxy/v2/cmd/server)" server
+  did+=("toxiproxy $TOXIPROXY_VERSION into $dir")
+}
+
 setup_vegeta() {
   local dir=$TOOLS/vegeta/$VEGETA_VERSION
   [ -x "$dir/vegeta" ] && return 0
@@ -191,6 +200,8 @@ if [ "${1:-all}" = node ]; then
 elif [ "${1:-all}" = bench ]; then
   setup_npm
   setup_vegeta
+elif [ "${1:-all}" = faults ]; then
+  setup_toxiproxy
 elif [ "${1:-all}" = deploy ]; then
   APT_NEEDS+=("${APT_DEPLOY[@]}")
   setup_apt

@@ -65,6 +65,7 @@ case $mode in
     ;;
   faults)
     setup
+    bash scripts/setup.sh faults
     bash scripts/infra.sh up
     mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.faults.test.ts')
     run_tests "${files[@]}"

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { after, before, test } from 'node:test'
+import { after, before, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { JWK } from 'jose'
@@ -14,6 +14,7 @@ import { platform, stack } from '@platform/testing'
 import { api, signToken } from '../support/story.ts'
 import { checkInvariants, waitSettled, type Invariant } from './invariants.ts'
 import { duplicatesAndPoison, streamFlood, type Fault } from './injected.ts'
+import { catalogProxy } from './toxiproxy.ts'
 import { startTraffic, type TrafficReport } from './traffic.ts'
 
 const run = promisify(execFile)
@@ -232,3 +233,31 @@ const SCENARIOS: Array<[test: string, row: string, faultMs: number, fault: Fault
 for (const [name, row, faultMs, fault] of SCENARIOS) {
   test(name, () => scenario(row, faultMs, typeof fault === 'function' ? fault() : fault))
 }
+
+describe('the catalog behind Toxiproxy', () => {
+  const proxy = catalogProxy((env) =>
+    run('bash', [platform.script, 'roll', 'catalog'], { cwd: root, env: { ...process.env, ...env } }).then(
+      () => undefined
+    )
+  )
+  before(() => proxy.start())
+  after(() => proxy.stop())
+
+  test('a slow catalog: 600 ± 300 ms added to every answer for 15 s', () =>
+    scenario(
+      'catalog slow (+600 ± 300 ms) 15 s',
+      15_000,
+      proxy.fault([
+        { name: 'slow', type: 'latency', stream: 'downstream', attributes: { latency: 600, jitter: 300 } }
+      ])
+    ))
+  test('a partitioned catalog: nothing gets through to it or back for 30 s', () =>
+    scenario(
+      'catalog partitioned 30 s',
+      30_000,
+      proxy.fault([
+        { name: 'cut-up', type: 'timeout', stream: 'upstream', attributes: { timeout: 0 } },
+        { name: 'cut-down', type: 'timeout', stream: 'downstream', attributes: { timeout: 0 } }
+      ])
+    ))
+})

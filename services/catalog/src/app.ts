@@ -86,7 +86,8 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     await app.register(discovery, {
       consul: createConsul(config.CONSUL_URL),
       name: SERVICE,
-      address: config.ADVERTISE_ADDRESS ?? config.HOST
+      address: config.ADVERTISE_ADDRESS ?? config.HOST,
+      port: config.ADVERTISE_PORT
     })
   }
 

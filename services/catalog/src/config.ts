@@ -20,6 +20,8 @@ export const ConfigSchema = Type.Object({
   KAFKA_TOPIC_PREFIX: Type.String({ default: '', pattern: '^[a-zA-Z0-9._-]*$' }),
   CONSUL_URL: Type.Optional(Type.String({ minLength: 1 })),
   ADVERTISE_ADDRESS: Type.Optional(Type.String({ minLength: 1 })),
+  /** The port registered in Consul when callers reach this instance through another (a proxy, a NAT). */
+  ADVERTISE_PORT: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
   BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 65536 }),
   SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, default: 0 }),
   SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 1000, default: 15000 })

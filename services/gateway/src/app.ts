@@ -258,7 +258,12 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   await app.register(apiRoutes, { upstreams, verify, maxStreamsPerUser: config.STREAMS_PER_USER })
 
   if (consul) {
-    await app.register(discovery, { consul, name: SERVICE, address: config.ADVERTISE_ADDRESS ?? config.HOST })
+    await app.register(discovery, {
+      consul,
+      name: SERVICE,
+      address: config.ADVERTISE_ADDRESS ?? config.HOST,
+      port: config.ADVERTISE_PORT
+    })
   }
   return app
 }

@@ -15,6 +15,8 @@ export const ConfigSchema = Type.Object({
   /** How services are found: through Consul, or at fixed URLs (each one then required). */
   CONSUL_URL: Type.Optional(Type.String({ minLength: 1 })),
   ADVERTISE_ADDRESS: Type.Optional(Type.String({ minLength: 1 })),
+  /** The port registered in Consul when callers reach this instance through another (a proxy, a NAT). */
+  ADVERTISE_PORT: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
   CATALOG_URL: Type.Optional(Type.String({ minLength: 1 })),
   ORDER_URL: Type.Optional(Type.String({ minLength: 1 })),
   NOTIFICATION_URL: Type.Optional(Type.String({ minLength: 1 })),

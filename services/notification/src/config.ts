@@ -17,6 +17,8 @@ export const ConfigSchema = Type.Object({
   KAFKA_TOPIC_PREFIX: Type.String({ default: '', pattern: '^[a-zA-Z0-9._-]*$' }),
   CONSUL_URL: Type.Optional(Type.String({ minLength: 1 })),
   ADVERTISE_ADDRESS: Type.Optional(Type.String({ minLength: 1 })),
+  /** The port registered in Consul when callers reach this instance through another (a proxy, a NAT). */
+  ADVERTISE_PORT: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
   /** The SMTP server, e.g. smtp://127.0.0.1:1025 (Mailpit) or smtps://user:pass@mail.example.com. */
   SMTP_URL: Type.String({ pattern: '^smtps?://' }),
   EMAIL_FROM: Type.String({ minLength: 3, default: 'Platform Shop <no-reply@shop.example.test>' }),

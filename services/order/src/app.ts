@@ -113,7 +113,12 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   }
 
   if (consul) {
-    await app.register(discovery, { consul, name: SERVICE, address: config.ADVERTISE_ADDRESS ?? config.HOST })
+    await app.register(discovery, {
+      consul,
+      name: SERVICE,
+      address: config.ADVERTISE_ADDRESS ?? config.HOST,
+      port: config.ADVERTISE_PORT
+    })
   }
 
   const { products } = catalogClient(catalog)

@@ -20,6 +20,8 @@ export const ConfigSchema = Type.Object({
   CATALOG_TIMEOUT_MS: Type.Integer({ minimum: 50, default: 1000 }),
   CONSUL_URL: Type.Optional(Type.String({ minLength: 1 })),
   ADVERTISE_ADDRESS: Type.Optional(Type.String({ minLength: 1 })),
+  /** The port registered in Consul when callers reach this instance through another (a proxy, a NAT). */
+  ADVERTISE_PORT: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
   /** A PENDING order with no answer from the catalog this long is rejected as expired. */
   ORDER_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 300000 }),
   RETENTION_SWEEP_MS: Type.Integer({ minimum: 1000, default: 600000 }),

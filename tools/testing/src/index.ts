@@ -1,4 +1,4 @@
-export { databaseUrl, eventually, host, platform, stack, tools } from './stack.ts'
+export { databaseUrl, eventually, faults, host, platform, stack, tools } from './stack.ts'
 export { scratchSchema, scratchTopics } from './scratch.ts'
 export { privateRedis } from './private-redis.ts'
 export { freePort } from './free-port.ts'

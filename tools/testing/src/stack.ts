@@ -50,7 +50,16 @@ function toolsDir(): URL {
 
 /** Programs the stack installed under .tools/, for tests that start a private server of their own. */
 export const tools = {
-  consul: fileURLToPath(new URL(`consul/${setting('CONSUL_VERSION')}/consul`, toolsDir()))
+  consul: fileURLToPath(new URL(`consul/${setting('CONSUL_VERSION')}/consul`, toolsDir())),
+  /** Built by `scripts/setup.sh faults`. */
+  toxiproxy: fileURLToPath(new URL(`toxiproxy/${setting('TOXIPROXY_VERSION')}/server`, toolsDir()))
+}
+
+/** Ports of the fault suite's Toxiproxy: its API, and its proxy in front of the catalog. */
+export const faults = {
+  toxiproxyPort: port('TOXIPROXY_PORT'),
+  catalogProxyPort: port('CATALOG_PROXY_PORT'),
+  catalogPort: port('CATALOG_PORT')
 }
 
 /** The development credentials deploy/postgres/init.sql gives each service's role. */
