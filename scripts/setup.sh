@@ -202,6 +202,7 @@ elif [ "${1:-all}" = bench ]; then
   setup_vegeta
 elif [ "${1:-all}" = faults ]; then
   setup_toxiproxy
+  setup_vegeta
 elif [ "${1:-all}" = deploy ]; then
   APT_NEEDS+=("${APT_DEPLOY[@]}")
   setup_apt

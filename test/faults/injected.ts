@@ -13,6 +13,8 @@ export interface Fault {
   heal(): Promise<void>
   /** Invariants of this fault's own, checked with the common ones. */
   check?(report: TrafficReport): Promise<Invariant[]>
+  /** Figures of this fault's own, written with the scenario's outcome. */
+  figures?(): unknown
 }
 
 const invariant = (name: string, failures: string[], detail = ''): Invariant => ({

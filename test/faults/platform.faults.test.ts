@@ -14,6 +14,7 @@ import { platform, stack } from '@platform/testing'
 import { api, signToken } from '../support/story.ts'
 import { checkInvariants, waitSettled, type Invariant } from './invariants.ts'
 import { duplicatesAndPoison, streamFlood, type Fault } from './injected.ts'
+import { overload } from './overload.ts'
 import { catalogProxy } from './toxiproxy.ts'
 import { startTraffic, type TrafficReport } from './traffic.ts'
 
@@ -44,6 +45,7 @@ interface Outcome {
   abandoned: number
   settledInSeconds: number | null
   invariants: Invariant[]
+  figures?: unknown
 }
 const outcomes: Outcome[] = []
 let jwk: JWK
@@ -140,7 +142,8 @@ async function scenario(name: string, faultMs: number, fault: Fault) {
     placed: report.placed.length,
     abandoned: report.abandoned,
     settledInSeconds: settledMs === undefined ? null : Math.round(settledMs / 100) / 10,
-    invariants
+    invariants,
+    figures: fault.figures?.()
   })
   assert.ok(report.placed.length > 0, 'orders were placed during the scenario')
   for (const invariant of invariants) assert.ok(invariant.ok, `${invariant.name}: ${invariant.detail}`)
@@ -216,6 +219,12 @@ const SCENARIOS: Array<[test: string, row: string, faultMs: number, fault: Fault
     unreachable(stack.postgres.port)
   ],
   ['every process rolled one by one under load', 'rolling restart of every process', 0, rollingRestart],
+  [
+    'load at 150 % of the capacity measured in the same run',
+    'load at 150 % of capacity',
+    0,
+    () => overload({ edge: platform.edge, jwk, products })
+  ],
   [
     'one caller opens 200 notification streams at once',
     'one caller opens 200 streams',

@@ -30,6 +30,12 @@ export interface HttpKitOptions {
     /** Shed when the event loop was busier than this share of the last interval. Off by default:
      *  a server at full throughput is ~100 % busy yet healthy (measured: bench/http-kit.ts). */
     maxEventLoopUtilization?: number
+    /**
+     * Requests handled at once; beyond it a request is refused at once with 503 OVERLOADED, before
+     * any other work (authentication included), instead of queueing behind the others. Routes
+     * with `config: { longLived: true }` (streams) are not counted. Off by default.
+     */
+    maxInFlight?: number
     /** Retry-After for shed requests, in seconds. Default 1. */
     retryAfterSeconds?: number
     sampleIntervalMs?: number
@@ -40,6 +46,10 @@ declare module 'fastify' {
   interface FastifyInstance {
     readiness: Readiness
     lifecycle: Lifecycle
+  }
+  interface FastifyContextConfig {
+    /** A request that lives for minutes (a stream): not counted against `maxInFlight`. */
+    longLived?: boolean
   }
 }
 
@@ -113,6 +123,29 @@ async function kit(app: FastifyInstance, options: HttpKitOptions): Promise<void>
         .send(errorBody(request, 'OVERLOADED', 'the service is overloaded, retry later'))
     }
   })
+
+  const maxInFlight = shed.maxInFlight ?? 0
+  if (maxInFlight > 0) {
+    // Counted until the response closes (finished or aborted): the one event every request ends with.
+    let inFlight = 0
+    const release = () => void inFlight--
+    app.addHook('onRequest', (request, reply, next) => {
+      const config = request.routeOptions.config
+      if (config.longLived || (config as { pressureHandler?: unknown }).pressureHandler) return next()
+      if (inFlight >= maxInFlight) {
+        reply
+          .code(503)
+          .header('retry-after', String(retryAfter))
+          .send(
+            errorBody(request, 'OVERLOADED', 'the service is at its limit of requests in flight, retry later')
+          )
+        return
+      }
+      inFlight++
+      reply.raw.once('close', release)
+      next()
+    })
+  }
 
   app.get('/health/live', { config: NEVER_SHED }, async () => ({ status: 'ok' }))
   app.get('/health/ready', { config: NEVER_SHED }, async (_request, reply) => {

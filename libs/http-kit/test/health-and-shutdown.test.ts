@@ -84,6 +84,58 @@ test('a saturated event loop sheds requests with 503 OVERLOADED and Retry-After;
   assert.equal((await app.inject({ url: '/metrics' })).statusCode, 200)
 })
 
+test('beyond maxInFlight a request is refused at once with 503 OVERLOADED; streams, probes and ended requests free their slot', async (t) => {
+  const held = new Map<string, () => void>()
+  const { app } = await kitApp({ loadShedding: { maxInFlight: 2, retryAfterSeconds: 3 } }, (a) => {
+    a.get<{ Querystring: { id: string } }>('/slow', (request, reply) => {
+      held.set(request.query.id, () => void reply.send({ ok: true }))
+    })
+    a.get('/stream', { config: { longLived: true } }, (_request, reply) => {
+      reply.raw.writeHead(200, { 'content-type': 'text/event-stream' })
+      reply.raw.write(': open\n\n')
+      held.set('stream', () => reply.raw.end())
+    })
+  })
+  t.after(() => app.close())
+  const url = await app.listen({ port: 0, host: '127.0.0.1' })
+  const waitHeld = async (n: number) => {
+    while (held.size < n) await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+
+  // A stream doesn't count; two slow requests fill the slots.
+  const stream = await fetch(`${url}/stream`)
+  assert.equal(stream.status, 200)
+  const first = fetch(`${url}/slow?id=first`)
+  const aborted = new AbortController()
+  const second = fetch(`${url}/slow?id=second`, { signal: aborted.signal }).catch(() => 'aborted')
+  await waitHeld(3)
+
+  const refused = await fetch(`${url}/slow?id=refused`)
+  assert.equal(refused.status, 503)
+  assert.equal(refused.headers.get('retry-after'), '3')
+  assert.equal(((await refused.json()) as { code: string }).code, 'OVERLOADED')
+  assert.equal((await fetch(`${url}/health/live`)).status, 200)
+  assert.equal((await fetch(`${url}/metrics`)).status, 200)
+
+  // A client that gives up frees its slot as surely as an answer does.
+  aborted.abort()
+  assert.equal(await second, 'aborted')
+  held.get('first')!()
+  assert.equal((await first).status, 200)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  const again = [fetch(`${url}/slow?id=a`), fetch(`${url}/slow?id=b`)]
+  await waitHeld(5)
+  assert.equal((await fetch(`${url}/slow?id=c`)).status, 503)
+  held.get('a')!()
+  held.get('b')!()
+  assert.deepEqual(
+    (await Promise.all(again)).map((r) => r.status),
+    [200, 200]
+  )
+  held.get('stream')!()
+  await stream.body?.cancel()
+})
+
 test(
   'shutdown runs in order: not ready, deregister, drain in-flight, stop consumers, flush, close pools',
   { timeout: 20_000 },

@@ -81,7 +81,11 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     })
   ).withTypeProvider<TypeBoxTypeProvider>()
 
-  await app.register(httpKit, { metrics, drainDelayMs: config.SHUTDOWN_DRAIN_MS })
+  await app.register(httpKit, {
+    metrics,
+    drainDelayMs: config.SHUTDOWN_DRAIN_MS,
+    loadShedding: { maxInFlight: config.MAX_IN_FLIGHT }
+  })
   // Not a hard dependency: without Redis each instance limits on its own.
   await app.register(redis, { url: config.REDIS_URL, name: 'ratelimit', required: false })
 

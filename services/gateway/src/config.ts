@@ -22,6 +22,11 @@ export const ConfigSchema = Type.Object({
   NOTIFICATION_URL: Type.Optional(Type.String({ minLength: 1 })),
   /** Per attempt; order placement itself calls the catalog, so leave it room. */
   UPSTREAM_TIMEOUT_MS: Type.Integer({ minimum: 50, default: 5000 }),
+  /**
+   * Requests this instance handles at once (streams aside); more are refused at once with 503
+   * OVERLOADED before authentication, so admitted requests keep their latency under overload.
+   */
+  MAX_IN_FLIGHT: Type.Integer({ minimum: 1, default: 64 }),
   JWT_ISSUER: Type.String({ minLength: 1, default: 'https://auth.platform.local' }),
   JWT_AUDIENCE: Type.String({ minLength: 1, default: 'platform-api' }),
   /** A JWK Set (JSON) of verification keys; JWT_JWKS_FILE reads it from a file. */

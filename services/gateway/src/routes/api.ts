@@ -95,7 +95,7 @@ export async function apiRoutes(
     app.route({
       method: route.method,
       url: API_PREFIX + route.path,
-      config: { docs: route },
+      config: { docs: route, longLived: route.stream === true },
       onRequest: authenticate(verify, route.access),
       handler: route.stream
         ? async (request, reply) => {
