@@ -23,7 +23,17 @@ async function fakeGateway(t: TestContext): Promise<FakeGateway> {
   const gateway: FakeGateway = { address: '', hits: 0, answer: 200 }
   const server: Server = createServer((_req, res) => {
     gateway.hits++
-    res.writeHead(gateway.answer, { 'content-type': 'application/json' }).end('{"code":"FROM_GATEWAY"}')
+    // The headers a gateway's answer carries, about their usual size.
+    res
+      .writeHead(gateway.answer, {
+        'content-type': 'application/json',
+        'x-request-id': 'r'.repeat(32),
+        'cache-control': 'public, max-age=1',
+        etag: `W/"${'e'.repeat(40)}"`,
+        link: `</api/v1/products?cursor=${'c'.repeat(300)}>; rel="next"`,
+        traceparent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01`
+      })
+      .end('{"code":"FROM_GATEWAY"}')
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   gateway.address = `127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -94,4 +104,30 @@ test('the edge tries the other gateway when one refuses the connection, for a PO
     assert.equal(res.status, 200)
   }
   assert.equal(live.hits, 4)
+})
+
+test('a long URI reaches the gateway through the micro-cache; one too long, or a header too large, is a JSON 4xx', async (t) => {
+  const gateway = await fakeGateway(t)
+  const url = await edge(t, [gateway.address])
+
+  // Under the request-line limit, with a response carrying the usual headers: answered by the
+  // gateway, never "too big header" → 503 GATEWAY_UNAVAILABLE.
+  const cursor = 'A'.repeat(3900)
+  for (let i = 0; i < 2; i++) {
+    const res = await fetch(`${url}/api/v1/products?cursor=${cursor}`)
+    assert.equal(res.status, 200)
+    assert.equal(((await res.json()) as { code: string }).code, 'FROM_GATEWAY')
+  }
+
+  // Its headers were never read: the request id is the edge's own.
+  const long = await fetch(`${url}/api/v1/products?cursor=${'A'.repeat(5000)}`)
+  assert.equal(long.status, 414)
+  const body = (await long.json()) as { code: string; requestId: string }
+  assert.equal(body.code, 'URI_TOO_LONG')
+  assert.match(body.requestId, /^[0-9a-f]{32}$/)
+  assert.equal(long.headers.get('x-request-id'), body.requestId)
+
+  const header = await fetch(`${url}/api/v1/products`, { headers: { 'x-padding': 'x'.repeat(5000) } })
+  assert.equal(header.status, 431)
+  assert.equal(((await header.json()) as { code: string }).code, 'HEADERS_TOO_LARGE')
 })
