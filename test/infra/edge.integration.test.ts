@@ -17,12 +17,18 @@ interface FakeGateway {
   address: string
   hits: number
   answer: number
+  /** When set, requests are held until it is called. */
+  hold?: Array<() => void>
 }
 
 async function fakeGateway(t: TestContext): Promise<FakeGateway> {
   const gateway: FakeGateway = { address: '', hits: 0, answer: 200 }
   const server: Server = createServer((_req, res) => {
     gateway.hits++
+    if (gateway.hold) {
+      gateway.hold.push(() => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'))
+      return
+    }
     // The headers a gateway's answer carries, about their usual size.
     res
       .writeHead(gateway.answer, {
@@ -42,7 +48,7 @@ async function fakeGateway(t: TestContext): Promise<FakeGateway> {
 }
 
 /** A private NGINX with the edge config from deploy/nginx, in front of the given gateways. */
-async function edge(t: TestContext, gateways: string[]): Promise<string> {
+async function edge(t: TestContext, gateways: string[], env: Record<string, string> = {}): Promise<string> {
   const prefix = await mkdtemp(join(tmpdir(), 'edge-'))
   await chmod(prefix, 0o755) // NGINX's workers drop to an unprivileged user when run as root
   const port = await freePort()
@@ -58,7 +64,8 @@ async function edge(t: TestContext, gateways: string[]): Promise<string> {
       NGINX_ACCESS_LOG: '/dev/null',
       NGINX_ERROR_LOG: join(prefix, 'error.log'),
       EDGE_RATE_PER_IP: '10000r/s',
-      EDGE_BURST_PER_IP: '10000'
+      EDGE_BURST_PER_IP: '10000',
+      ...env
     }
   })
   const nginx = spawn('nginx', ['-p', prefix, '-c', conf, '-g', 'daemon off;'], { stdio: 'ignore' })
@@ -130,4 +137,30 @@ test('a long URI reaches the gateway through the micro-cache; one too long, or a
   const header = await fetch(`${url}/api/v1/products`, { headers: { 'x-padding': 'x'.repeat(5000) } })
   assert.equal(header.status, 431)
   assert.equal(((await header.json()) as { code: string }).code, 'HEADERS_TOO_LARGE')
+})
+
+test('beyond EDGE_MAX_CONNS_PER_GATEWAY requests in flight the edge refuses at once; streams are not counted', async (t) => {
+  const gateway = await fakeGateway(t)
+  gateway.hold = []
+  const url = await edge(t, [gateway.address], { EDGE_MAX_CONNS_PER_GATEWAY: '2' })
+  const held = [fetch(`${url}/api/v1/orders/a`), fetch(`${url}/api/v1/orders/b`)]
+  const stream = fetch(`${url}/api/v1/notifications/stream`)
+  await eventually(5000, 'three requests at the gateway', async () => (gateway.hits === 3 ? true : undefined))
+
+  const started = performance.now()
+  const refused = await fetch(`${url}/api/v1/orders/c`)
+  assert.equal(refused.status, 503)
+  assert.equal(((await refused.json()) as { code: string }).code, 'GATEWAY_UNAVAILABLE')
+  assert.equal(refused.headers.get('retry-after'), '1')
+  assert.equal(gateway.hits, 3, 'the refused request never reached the gateway')
+  assert.ok(performance.now() - started < 1000)
+
+  const waiting = gateway.hold
+  gateway.hold = undefined
+  for (const release of waiting) release()
+  assert.deepEqual(
+    (await Promise.all([...held, stream])).map((r) => r.status),
+    [200, 200, 200]
+  )
+  assert.equal((await fetch(`${url}/api/v1/orders/d`)).status, 200)
 })
