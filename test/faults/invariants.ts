@@ -176,6 +176,11 @@ export async function checkInvariants(
     ...(state.outbox.orders ? [`orders: ${state.outbox.orders} rows`] : [])
   ])
   check(
+    'every request answered (within 15 s): none left hanging or cut off',
+    report.byStatus['no answer'] ? [`${report.byStatus['no answer']} without an answer`] : [],
+    `${report.sent} requests`
+  )
+  check(
     'no 5xx but 503',
     report.unexpected.map((u) => `${u.status} ${u.path} ${u.body}`),
     `${report.sent} requests`

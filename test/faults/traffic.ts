@@ -2,8 +2,11 @@
 // browsing, signed-in customers placing orders with an Idempotency-Key (retried with the same key
 // after a 429 or 503, as the API asks) and cancelling some, and customers holding notification
 // streams. Open loop: requests leave on schedule whether earlier ones have answered or not.
+// Each anonymous reader and each customer connects from an address of its own on the loopback
+// network (127.0.1.x), as distinct clients would: the edge and the gateway limit per address.
 import { randomUUID } from 'node:crypto'
 import type { JWK } from 'jose'
+import { Agent, fetch, type RequestInit } from 'undici'
 import { signToken } from '../support/story.ts'
 
 export interface TrafficOptions {
@@ -63,6 +66,14 @@ export function startTraffic(options: TrafficOptions): { stop(): Promise<Traffic
     return token
   }
   const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)]!
+  const clients = Array.from(
+    { length: 32 },
+    (_, i) => new Agent({ connect: { localAddress: `127.0.1.${i + 1}` }, keepAliveTimeout: 10_000 })
+  )
+  const clientOf = (customer: string | undefined) =>
+    customer
+      ? clients[[...customer].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % clients.length, 0)]!
+      : pick(clients)
 
   async function call(path: string, init: RequestInit & { customer?: string } = {}) {
     const { customer, ...rest } = init
@@ -77,6 +88,7 @@ export function startTraffic(options: TrafficOptions): { stop(): Promise<Traffic
       const res = await fetch(`${options.edge}${path}`, {
         ...rest,
         headers,
+        dispatcher: clientOf(customer),
         signal: AbortSignal.timeout(15_000)
       })
       status = res.status
@@ -148,6 +160,7 @@ export function startTraffic(options: TrafficOptions): { stop(): Promise<Traffic
       try {
         const res = await fetch(`${options.edge}/api/v1/notifications/stream`, {
           headers: { authorization: `Bearer ${await tokenOf(customer)}` },
+          dispatcher: clientOf(customer),
           signal: abort.signal
         })
         if (res.status === 200) {
@@ -173,6 +186,7 @@ export function startTraffic(options: TrafficOptions): { stop(): Promise<Traffic
       while (inFlight.size > 0) await Promise.race(inFlight)
       abort.abort()
       await Promise.all(streams)
+      await Promise.all(clients.map((c) => c.close()))
       return report
     }
   }
