@@ -2,7 +2,7 @@
 // exported over OTLP/HTTP to the sink given in BENCH_OTLP_ENDPOINT.
 import { startTelemetry } from '@platform/telemetry'
 
-startTelemetry({
+await startTelemetry({
   serviceName: 'bench',
   serviceVersion: '0.0.0',
   endpoint: process.env.BENCH_OTLP_ENDPOINT!,

@@ -1,24 +1,4 @@
-import { register } from 'node:module'
-import { context, propagation, trace } from '@opentelemetry/api'
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
-import { W3CTraceContextPropagator } from '@opentelemetry/core'
-import { registerInstrumentations } from '@opentelemetry/instrumentation'
-import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis'
-import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs'
-import { PgInstrumentation } from '@opentelemetry/instrumentation-pg'
-import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici'
-import { resourceFromAttributes } from '@opentelemetry/resources'
-import {
-  AlwaysOnSampler,
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
-  TracerProvider,
-  type SpanExporter
-} from '@opentelemetry/sdk-trace'
-import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions'
-import { FastifyOtelInstrumentation } from '@fastify/otel'
-import { ProtobufSpanProcessor } from './protobuf-span-processor.ts'
+import type { SpanExporter } from '@opentelemetry/sdk-trace'
 
 export interface TelemetryOptions {
   serviceName: string
@@ -41,69 +21,102 @@ export interface Telemetry {
 }
 
 /**
- * Starts tracing for a service. Call it from the service's instrumentation file, loaded with
- * `node --import` before the app so the module hooks see pg, ioredis and kafkajs load.
+ * Starts tracing for a service: the OpenTelemetry `NodeSDK` (`@opentelemetry/sdk-node`) with the
+ * platform's resource, sampler, propagator, instrumentations and span processor. Call it from the
+ * service's instrumentation file, loaded with `node --import` before the app so the module hooks
+ * see pg, ioredis and kafkajs load: `export const telemetry = await startTelemetry({...})`.
  *
  * One server span per request comes from `@fastify/otel` (named by route template; lifecycle hooks
  * and handlers get no spans of their own: they cost more than they tell). Client spans and W3C
  * `traceparent` propagation come from undici (service-to-service calls), pg, ioredis and kafkajs.
+ * Metrics stay with Prometheus (prom-client) and logs with pino on stdout: the SDK starts no meter
+ * or logger exporters of its own.
  */
-export function startTelemetry(options: TelemetryOptions): Telemetry {
+export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   if (!options.endpoint && !options.exporter) return { enabled: false, shutdown: async () => {} }
 
+  // Loaded only when tracing is on: a service without an endpoint never loads the SDK.
+  const { register } = await import('node:module')
   // ESM imports of CommonJS packages (pg, ioredis, kafkajs) are patched through this loader hook.
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url)
+  const [
+    { context, propagation, trace },
+    { AsyncLocalStorageContextManager },
+    { W3CTraceContextPropagator },
+    { NodeSDK },
+    { resourceFromAttributes },
+    { AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler },
+    { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION },
+    { FastifyOtelInstrumentation },
+    { UndiciInstrumentation },
+    { PgInstrumentation },
+    { IORedisInstrumentation },
+    { KafkaJsInstrumentation },
+    { ProtobufSpanProcessor }
+  ] = await Promise.all([
+    import('@opentelemetry/api'),
+    import('@opentelemetry/context-async-hooks'),
+    import('@opentelemetry/core'),
+    import('@opentelemetry/sdk-node'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/sdk-trace'),
+    import('@opentelemetry/semantic-conventions'),
+    import('@fastify/otel'),
+    import('@opentelemetry/instrumentation-undici'),
+    import('@opentelemetry/instrumentation-pg'),
+    import('@opentelemetry/instrumentation-ioredis'),
+    import('@opentelemetry/instrumentation-kafkajs'),
+    import('./protobuf-span-processor.ts')
+  ])
 
-  const provider = new TracerProvider({
+  const ratio = options.sampleRatio ?? 1
+  const instrumentations = [
+    new FastifyOtelInstrumentation({
+      registerOnInitialization: true,
+      instrumentHooks: false,
+      instrumentHandler: false,
+      ignorePaths: ({ url }: { url: string }) => url.startsWith('/health/') || url === '/metrics'
+    }),
+    new UndiciInstrumentation(),
+    new PgInstrumentation({ requireParentSpan: true }),
+    new IORedisInstrumentation({ requireParentSpan: true }),
+    new KafkaJsInstrumentation()
+  ]
+  const sdk = new NodeSDK({
     resource: resourceFromAttributes({
       [ATTR_SERVICE_NAME]: options.serviceName,
       [ATTR_SERVICE_VERSION]: options.serviceVersion
     }),
-    // At 100 % the ratio sampler's per-span arithmetic buys nothing (0.25 µs per span measured).
+    // The resource is the service's name and version; host and process detectors add nothing a
+    // trace backend needs here and cost start-up time.
+    autoDetectResources: false,
+    // At 100 % the ratio sampler would only add per-span arithmetic: always on.
     sampler: new ParentBasedSampler({
-      root:
-        (options.sampleRatio ?? 1) >= 1
-          ? new AlwaysOnSampler()
-          : new TraceIdRatioBasedSampler(options.sampleRatio ?? 1)
+      root: ratio >= 1 ? new AlwaysOnSampler() : new TraceIdRatioBasedSampler(ratio)
     }),
     spanProcessors: [
       options.exporter
         ? new BatchSpanProcessor({ exporter: options.exporter, scheduledDelayMillis: 1000 })
         : new ProtobufSpanProcessor({
             url: `${options.endpoint!.replace(/\/$/, '')}/v1/traces`,
-            // Measured (bench/http-kit.ts set-up, alternating runs): exports of 2048 spans cost
-            // ~1 µs per span less than of 512, the SDK's default; 2048 spans are ~450 KB.
             maxExportBatchSize: 2048,
             maxQueueSize: 8192,
             scheduledDelayMillis: 1000
           })
-    ]
+    ],
+    contextManager: new AsyncLocalStorageContextManager(),
+    textMapPropagator: new W3CTraceContextPropagator(),
+    instrumentations,
+    metricReaders: [],
+    logRecordProcessors: []
   })
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator())
-  trace.setGlobalTracerProvider(provider)
-
-  const unregister = registerInstrumentations({
-    tracerProvider: provider,
-    instrumentations: [
-      new FastifyOtelInstrumentation({
-        registerOnInitialization: true,
-        instrumentHooks: false,
-        instrumentHandler: false,
-        ignorePaths: ({ url }: { url: string }) => url.startsWith('/health/') || url === '/metrics'
-      }),
-      new UndiciInstrumentation(),
-      new PgInstrumentation({ requireParentSpan: true }),
-      new IORedisInstrumentation({ requireParentSpan: true }),
-      new KafkaJsInstrumentation()
-    ]
-  })
+  sdk.start()
 
   return {
     enabled: true,
     async shutdown() {
-      unregister()
-      await provider.shutdown()
+      for (const instrumentation of instrumentations) instrumentation.disable()
+      await sdk.shutdown()
       trace.disable()
       propagation.disable()
       context.disable()

@@ -2,7 +2,7 @@
 import { startTelemetry } from '@platform/telemetry'
 
 const endpoint = process.env.OTEL_EXPORTER_OTLP_ENDPOINT
-export const telemetry = startTelemetry({
+export const telemetry = await startTelemetry({
   serviceName: 'notification',
   serviceVersion: '0.1.0',
   ...(endpoint ? { endpoint } : {}),
