@@ -225,6 +225,62 @@ test('NetworkPolicies: default deny holds for a pod nothing allows; the allowed 
   assert.match(fromGateway, /postgres:5432 closed/)
 })
 
+test('the edge sees each client’s own address through the NodePort (not one NATed address for all)', async (t) => {
+  // A client on a network of its own (a namespace with a veth to this host): its traffic to the
+  // NodePort is routed, not local, so only the Service's policy decides whether it is NATed.
+  const ns = `client-${process.pid}`
+  const ip = (...args: string[]) => run('ip', args)
+  await ip('netns', 'add', ns)
+  t.after(() => ip('netns', 'del', ns).catch(() => undefined))
+  await ip('link', 'add', `${ns}-h`.slice(0, 15), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns)
+  t.after(() => ip('link', 'del', `${ns}-h`.slice(0, 15)).catch(() => undefined))
+  await ip('addr', 'add', '10.254.253.1/30', 'dev', `${ns}-h`.slice(0, 15))
+  await ip('link', 'set', `${ns}-h`.slice(0, 15), 'up')
+  await ip('-n', ns, 'addr', 'add', '10.254.253.2/30', 'dev', 'eth0')
+  await ip('-n', ns, 'link', 'set', 'eth0', 'up')
+  await ip('-n', ns, 'route', 'add', 'default', 'via', '10.254.253.1')
+
+  const requestId = `client-address-${process.pid}`
+  const { stdout } = await run('ip', [
+    'netns',
+    'exec',
+    ns,
+    'curl',
+    '-s',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}',
+    '--max-time',
+    '10',
+    '-H',
+    `x-request-id: ${requestId}`,
+    `${edge}/api/v1/products?limit=1`
+  ])
+  assert.equal(stdout, '200')
+  const line = await eventually(20_000, 'the request in the edge log', async () =>
+    (await kubectl('-n', namespace, 'logs', 'deployment/edge', '--tail=500'))
+      .split('\n')
+      .find((l) => l.includes(requestId))
+  )
+  assert.equal((JSON.parse(line) as { remote_addr: string }).remote_addr, '10.254.253.2')
+})
+
+test('the dead-letter queues are listed from inside a service pod with the command the image ships', async () => {
+  const out = await kubectl(
+    '-n',
+    namespace,
+    'exec',
+    'deployment/order',
+    '--',
+    'node',
+    '/app/libs/messaging/dist/dlq-cli.js',
+    'list',
+    '--json'
+  )
+  assert.ok(Array.isArray(JSON.parse(out)), out)
+})
+
 test('helm upgrade to a new image tag rolls every service without a failed request', async (t) => {
   const jwk = JSON.parse(await readFile(platform.signingKeyFile, 'utf8')) as JWK
   const bearer = await signToken(jwk)

@@ -104,3 +104,16 @@ test('Prometheus scrapes every service through Consul, and every Grafana panel s
     )
   )
 })
+
+test('the dead-letter queues are listed from inside a service container with the command the image ships', async () => {
+  const out = await compose(
+    'exec',
+    '-T',
+    'order',
+    'node',
+    '/app/libs/messaging/dist/dlq-cli.js',
+    'list',
+    '--json'
+  )
+  assert.ok(Array.isArray(JSON.parse(out)), out)
+})

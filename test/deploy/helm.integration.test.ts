@@ -257,6 +257,14 @@ test('the production profile: every service may reach each address its configura
   }
 })
 
+test('every profile keeps the client’s address at the edge: its NodePort is not source-NATed', async () => {
+  for (const profile of PROFILES) {
+    const { objects } = await render(profile)
+    const edge = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'edge')
+    assert.equal(edge?.spec?.externalTrafficPolicy, 'Local', profile)
+  }
+})
+
 test('the kind profile requests at most 2 CPUs and 3 GiB in all', async () => {
   const { objects } = await render('kind')
   let cpus = 0
