@@ -304,14 +304,14 @@ test('helm upgrade to a new image tag rolls every service without a failed reque
     },
     { clients: 2, settleMs: 2000 }
   )
-  const images = (await pods('app.kubernetes.io/component=service')).flatMap((p) =>
-    p.spec.containers.map((c) => c.image)
-  )
+  // The rollouts are complete; the old pods may still be draining (terminating) for a few seconds.
+  const images = await eventually(60_000, 'only pods of the new tag', async () => {
+    const now = (await pods('app.kubernetes.io/component=service')).flatMap((p) =>
+      p.spec.containers.map((c) => c.image)
+    )
+    return now.length >= 5 && now.every((image) => image.endsWith(`:${tag}`)) ? now : undefined
+  })
   assert.ok(images.length >= 5, images.join(', '))
-  assert.ok(
-    images.every((image) => image.endsWith(`:${tag}`)),
-    images.join(', ')
-  )
   assert.ok(done > 200, `only ${done} requests were made`)
   assert.deepEqual(failures, [])
 })
