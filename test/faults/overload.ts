@@ -28,6 +28,10 @@ export interface LoadStep {
 export interface OverloadReport {
   steps: LoadStep[]
   capacity: number
+  /** Rounds of [the capacity offered, 150 % of it offered], back to back. */
+  rounds: Array<[LoadStep, LoadStep]>
+  /** The median over the rounds of served at 150 % / served at 100 %. */
+  ratio: number
   overload: LoadStep
 }
 
@@ -103,8 +107,19 @@ export function overload(options: { edge: string; jwk: JWK; products: string[] }
           best = Math.max(best, step.goodput)
         }
         const capacity = Math.max(...steps.map((s) => s.goodput))
-        const rate = Math.round(1.5 * capacity)
-        fault.report = { steps, capacity, overload: await attack(targets, rate, 15, dir) }
+        // The machine's speed drifts within minutes: each 150 % run is compared with a run at the
+        // capacity just before it, and the median of three such ratios is the figure.
+        const rounds: Array<[LoadStep, LoadStep]> = []
+        for (let i = 0; i < 3; i++)
+          rounds.push([
+            await attack(targets, capacity, 8, dir),
+            await attack(targets, Math.round(1.5 * capacity), 8, dir)
+          ])
+        const ratios = rounds
+          .map(([base, over]) => over.goodput / Math.max(1, base.goodput))
+          .sort((a, b) => a - b)
+        const median = rounds.map((r) => r[1]).sort((a, b) => a.goodput - b.goodput)[1]!
+        fault.report = { steps, capacity, rounds, ratio: ratios[1]!, overload: median }
       } finally {
         await rm(dir, { recursive: true, force: true })
       }
@@ -115,18 +130,18 @@ export function overload(options: { edge: string; jwk: JWK; products: string[] }
       const r = fault.report
       if (!r) return [{ name: 'the overload ran', ok: false, detail: 'no report' }]
       const o = r.overload
-      const answered = o.codes['no answer'] ?? 0
-      const other = Object.keys(o.codes).filter(
+      const answered = r.rounds.reduce((n, [, over]) => n + (over.codes['no answer'] ?? 0), 0)
+      const other = [...new Set(r.rounds.flatMap(([, over]) => Object.keys(over.codes))).values()].filter(
         (c) => c !== 'no answer' && !['200', '429', '503'].includes(c)
       )
       return [
         {
           name: 'at 150 % of capacity, goodput stays ≥ 90 % of it',
-          ok: o.goodput >= 0.9 * r.capacity,
+          ok: r.ratio >= 0.9,
           detail:
-            `capacity ${r.capacity}/s; offered ${o.offered}/s → served ${o.goodput}/s ` +
-            `(${Math.round((100 * o.goodput) / r.capacity)} %), p50 ${o.p50Ms} ms, p99 ${o.p99Ms} ms; ` +
-            `refusals p99 ${o.refusedP99Ms} ms; ${JSON.stringify(o.codes)}`
+            `capacity ${r.capacity}/s; served at 150 % / at 100 %, median of ${r.rounds.length} rounds: ` +
+            `${Math.round(100 * r.ratio)} % (${r.rounds.map(([b, ov]) => `${ov.goodput}/${b.goodput}`).join(', ')}); ` +
+            `median round at 150 %: p50 ${o.p50Ms} ms, p99 ${o.p99Ms} ms, refusals p99 ${o.refusedP99Ms} ms, ${JSON.stringify(o.codes)}`
         },
         {
           name: 'under overload every request is answered: served, or refused with 429/503',
