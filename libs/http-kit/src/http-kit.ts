@@ -28,7 +28,7 @@ export interface HttpKitOptions {
     /** Shed when the event loop lags more than this. Default 500 ms. */
     maxEventLoopDelayMs?: number
     /** Shed when the event loop was busier than this share of the last interval. Off by default:
-     *  a server at full throughput is ~100 % busy yet healthy (measured: bench/http-kit.ts). */
+     *  a server at full throughput is ~100 % busy yet healthy (bench/README.md). */
     maxEventLoopUtilization?: number
     /**
      * Requests handled at once; beyond it a request is refused at once with 503 OVERLOADED, before

@@ -7,8 +7,8 @@ type ChildOptions = Parameters<FastifyBaseLogger['child']>[1]
 /**
  * A request's logger that becomes a real pino child (binding the request id) only when something
  * at an enabled level is logged. Fastify makes a child logger for every request; with request
- * logging off most are never used; skipping them saved 0.35 µs of a ~12.5 µs hello-world request
- * (CPU per request, 5 rounds, bench/http-kit.ts method).
+ * logging off most are never used, and skipping them is a measurable share of a hello-world
+ * request's CPU (figures in bench/README.md).
  */
 class LazyChildLogger {
   #parent: FastifyBaseLogger

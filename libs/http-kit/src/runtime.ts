@@ -5,9 +5,8 @@ import { setFlagsFromString } from 'node:v8'
  * service's server.ts. It turns off V8's allocation-site pretenuring: under steady traffic V8
  * learns to allocate short-lived request objects straight into the old generation, which then
  * fills in seconds and brings a full collection whose concurrent marking slows every request for
- * ~150 ms. Measured on the gateway at 5000 req/s, open loop (bench/edge.ts set-up): full
- * collections every ~10 s and p99 25–45 ms before; every 20–55 s and p99 5–16 ms after, at the
- * same CPU per request. The flag is read at collection time, so setting it at start-up is enough.
+ * ~150 ms (bench/README.md has the figures with and without it). The flag is read at collection
+ * time, so setting it at start-up is enough.
  */
 export function tuneGarbageCollector(): void {
   setFlagsFromString('--no-allocation-site-pretenuring')

@@ -17,9 +17,9 @@ const RECHECK_MS = 10
  * kafkajs 2.2.4 keeps every broker connection's request queue on a 1 ms timer for as long as the
  * client lives (tulios/kafkajs#1751, unfixed in a release): `scheduleCheckPendingRequests` arms a
  * timer even when no request waits, at `throttledUntil - now`, which is negative unless the broker
- * throttles; Node runs a negative timeout after 1 ms, the check re-arms it, and so on. Measured on
- * an idle producer: ~900 wake-ups a second and 3.5 % of a core, in every service that holds a
- * Kafka client (Node 24 also prints a TimeoutNegativeWarning at the first one).
+ * throttles; Node runs a negative timeout after 1 ms, the check re-arms it, and so on: hundreds of
+ * wake-ups a second in every service that holds a Kafka client, idle or not (bench/README.md has
+ * the figures; Node 24 also prints a TimeoutNegativeWarning at the first one).
  *
  * This replaces that method with one that arms the timer only when a request waits: when the
  * broker's throttle ends, or after kafkajs's usual 10 ms. A request that has to wait calls it again

@@ -20,8 +20,7 @@ interface Sample {
  * `http_request_duration_seconds{method,route,status_class}`, recorded on every request, so it is
  * built for that one call: `record()` finds its series with two map lookups and an array index and
  * adds to a bucket array. prom-client's Histogram validates and hashes the label object on every
- * observation: 0.30 µs against 0.01 µs here, a few per cent of a hello-world request's CPU
- * (bench/http-kit.ts).
+ * observation, a few per cent of a hello-world request's CPU (bench/README.md has the figures).
  *
  * It takes part in a prom-client registry as any metric does: the registry reads it through `get()`
  * (the shape every prom-client metric returns and `registry.getMetricsAsJSON()` exposes) and clears

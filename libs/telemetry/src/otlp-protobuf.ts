@@ -9,9 +9,9 @@ import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace'
  * objects. The bytes equal what `ProtobufTraceSerializer` from `@opentelemetry/otlp-transformer`
  * writes for the same spans (same fields, same order, same defaults written); the tests hold it to
  * that. Why not call that serializer: it serializes a whole batch at export time, when the spans
- * ended up to a second earlier and have left the CPU caches — measured, it cost ~3 µs per span in
- * the server against ~1.5 µs for the same call in a tight loop — and allocates its buffers per
- * call, which rules out calling it per span.
+ * ended up to a second earlier and have left the CPU caches, where it costs twice what it does in
+ * a tight loop (bench/README.md), and it allocates its buffers per call, which rules out calling it
+ * per span.
  */
 
 // Wire types.
