@@ -138,7 +138,7 @@ roll_app() {
 # SIGSTOP / SIGCONT: a process that hangs (a long GC pause, a stuck event loop, a frozen VM).
 signal_app() {
   local pid
-  pid=$(cat "$RUN/$2.pid" 2>/dev/null) && pid_alive "$2" || die "$2 is not running"
+  if ! pid=$(cat "$RUN/$2.pid" 2>/dev/null) || ! pid_alive "$2"; then die "$2 is not running"; fi
   kill "-$1" "$pid" && say "$2: sent SIG$1"
 }
 

@@ -2,7 +2,7 @@
 // (`npm ci --omit=dev --workspace X` still installs every workspace's production dependencies.)
 // Usage, from the repository root after `npm ci --omit=dev`: node scripts/docker/prune.mjs services/gateway
 import { execFileSync } from 'node:child_process'
-import { lstatSync, readdirSync, rmSync } from 'node:fs'
+import { lstatSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import process from 'node:process'
 
@@ -18,9 +18,18 @@ try {
 } catch (err) {
   listing = err.stdout ?? '' // npm ls exits 1 on warnings; its listing is still complete
 }
+// Packages the lock marks optional are reachable only through optional dependencies, which the
+// services never load (a Cloudflare socket for pg, uglify-js for handlebars' command line).
+const lock = JSON.parse(readFileSync(join(process.cwd(), 'package-lock.json'), 'utf8'))
+const optionalOnly = new Set(
+  Object.entries(lock.packages)
+    .filter(([, entry]) => entry.optional && !entry.dev && !entry.devOptional)
+    .map(([path]) => path)
+)
 const keep = new Set()
 for (const line of listing.split('\n').filter(Boolean)) {
   const path = relative(root, line)
+  if (optionalOnly.has(path)) continue
   keep.add(path)
   // A workspace package (libs/x) is reached through its link node_modules/@platform/x.
   if (!path.startsWith('node_modules')) keep.add(join('node_modules', '@platform', path.split('/').pop()))
@@ -62,8 +71,10 @@ for (const path of keep) {
   if (exists(nested)) prune(nested)
 }
 
-// What never runs: type declarations, source maps, docs and packages' own tests (licences stay).
-const NEVER_RUNS = [/\.d\.[cm]?ts$/, /\.map$/, /\.md$/i, /\.markdown$/i]
+// What never runs: TypeScript (declarations, and sources some packages ship beside their
+// JavaScript: Node never strips types under node_modules), source maps, docs and packages' own
+// tests (licences stay).
+const NEVER_RUNS = [/\.[cm]?ts$/, /\.map$/, /\.md$/i, /\.markdown$/i]
 const NEVER_RUN_DIRS = new Set(['test', 'tests', '__tests__', 'docs', 'example', 'examples', '.github'])
 let bytes = 0
 function clean(dir) {
