@@ -65,7 +65,8 @@ case $mode in
     ;;
   faults)
     setup
-    bash scripts/setup.sh faults
+    # Toxiproxy and vegeta: read lib.sh again so a fresh build is on PATH.
+    setup faults
     bash scripts/infra.sh up
     mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.faults.test.ts')
     run_tests "${files[@]}"
