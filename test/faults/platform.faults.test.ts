@@ -40,7 +40,7 @@ interface Outcome {
   sent: number
   byStatus: Record<string, number>
   otherThan503: number
-  unavailable: Record<string, number>
+  refused: Record<string, number>
   placed: number
   abandoned: number
   settledInSeconds: number | null
@@ -138,7 +138,7 @@ async function scenario(name: string, faultMs: number, fault: Fault) {
     sent: report.sent,
     byStatus: report.byStatus,
     otherThan503: report.unexpected.length,
-    unavailable: report.unavailable,
+    refused: report.refused,
     placed: report.placed.length,
     abandoned: report.abandoned,
     settledInSeconds: settledMs === undefined ? null : Math.round(settledMs / 100) / 10,
@@ -186,7 +186,7 @@ const rollingRestart: Fault = {
         name: 'a rolling restart of every process fails no request',
         ok: failed.length === 0,
         detail: failed.length
-          ? `${JSON.stringify(Object.fromEntries(failed))} ${JSON.stringify(report.unavailable)}`
+          ? `${JSON.stringify(Object.fromEntries(failed))} ${JSON.stringify(report.refused)}`
           : `${report.sent} requests`
       }
     ]

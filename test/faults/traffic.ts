@@ -32,8 +32,8 @@ export interface TrafficReport {
   byStatus: Record<string, number>
   /** Answers of 500 and above other than 503 (a 503 says "later", with Retry-After). */
   unexpected: Array<{ path: string; status: number; body: string }>
-  /** 503 answers by error code and path (what was unavailable, where). */
-  unavailable: Record<string, number>
+  /** 429 and 503 answers by status, error code and route (what was refused or unavailable, where). */
+  refused: Record<string, number>
   /** Orders the API accepted (201): each must reach a final state. */
   placed: Placed[]
   /** Orders whose placement never got an answer other than 429/503 within its retries. */
@@ -48,7 +48,7 @@ export function startTraffic(options: TrafficOptions): { stop(): Promise<Traffic
     sent: 0,
     byStatus: {},
     unexpected: [],
-    unavailable: {},
+    refused: {},
     placed: [],
     abandoned: 0,
     streamsOpened: 0
@@ -100,10 +100,11 @@ export function startTraffic(options: TrafficOptions): { stop(): Promise<Traffic
     const key = status === 0 ? 'no answer' : String(status)
     report.byStatus[key] = (report.byStatus[key] ?? 0) + 1
     if (status >= 500 && status !== 503) report.unexpected.push({ path, status, body: body.slice(0, 300) })
-    if (status === 503) {
+    if (status === 503 || status === 429) {
       const code = /"code":"([A-Z_]+)"/.exec(body)?.[1] ?? '?'
-      const what = `${code} ${rest.method ?? 'GET'} ${path.replace(/[0-9a-f-]{36}/g, ':id').replace(/\?.*/, '')}`
-      report.unavailable[what] = (report.unavailable[what] ?? 0) + 1
+      const route = path.replace(/[0-9a-f-]{36}/g, ':id').replace(/\?.*/, '')
+      const what = `${status} ${code} ${rest.method ?? 'GET'} ${route}`
+      report.refused[what] = (report.refused[what] ?? 0) + 1
     }
     return { status, body, retryAfter }
   }
