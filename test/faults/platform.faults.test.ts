@@ -96,7 +96,14 @@ after(async () => {
               .join(', ')
       }`
   )
-  process.stdout.write(`\nfault scenarios\n${lines.join('\n')}\n`)
+  // Which limit refused the traffic's own requests, where there were 429s.
+  const limited = outcomes
+    .map((o) => [o.scenario, Object.entries(o.refused).filter(([what]) => what.startsWith('429'))] as const)
+    .filter(([, refused]) => refused.length > 0)
+    .map(([scenario, refused]) => `  ${scenario}: ${refused.map(([what, n]) => `${n} × ${what}`).join(', ')}`)
+  process.stdout.write(
+    `\nfault scenarios\n${lines.join('\n')}\n${limited.length ? `429s by code and route:\n${limited.join('\n')}\n` : ''}`
+  )
   await mkdir(`${root}bench-results`, { recursive: true })
   await writeFile(
     `${root}bench-results/faults-latest.json`,
