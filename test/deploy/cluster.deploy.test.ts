@@ -5,7 +5,7 @@
 // failed request, default-deny NetworkPolicies enforced, and every Grafana panel answered.
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { readFile, readlink } from 'node:fs/promises'
 import { test, type TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
@@ -226,25 +226,31 @@ test('NetworkPolicies: default deny holds for a pod nothing allows; the allowed 
 })
 
 test('the edge sees each client’s own address through the NodePort (not one NATed address for all)', async (t) => {
-  // A client on a network of its own (a namespace with a veth to this host): its traffic to the
-  // NodePort is routed, not local, so only the Service's policy decides whether it is NATed.
-  const ns = `client-${process.pid}`
+  // A client on a network of its own: a network namespace held by a process (not `ip netns add`,
+  // which turns /run/netns into a shared mount that outlives the test), with a veth to this host.
+  // Its traffic to the NodePort is routed, not local, so only the Service's policy decides whether
+  // it is NATed.
+  const holder = spawn('unshare', ['--net', 'sleep', '300'], { stdio: 'ignore' })
+  t.after(() => holder.kill())
+  const pid = String(holder.pid)
+  const own = await readlink('/proc/self/ns/net')
+  await eventually(5000, 'the namespace of its own', async () =>
+    (await readlink(`/proc/${pid}/ns/net`).catch(() => own)) !== own ? true : undefined
+  )
   const ip = (...args: string[]) => run('ip', args)
-  await ip('netns', 'add', ns)
-  t.after(() => ip('netns', 'del', ns).catch(() => undefined))
-  await ip('link', 'add', `${ns}-h`.slice(0, 15), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns)
-  t.after(() => ip('link', 'del', `${ns}-h`.slice(0, 15)).catch(() => undefined))
-  await ip('addr', 'add', '10.254.253.1/30', 'dev', `${ns}-h`.slice(0, 15))
-  await ip('link', 'set', `${ns}-h`.slice(0, 15), 'up')
-  await ip('-n', ns, 'addr', 'add', '10.254.253.2/30', 'dev', 'eth0')
-  await ip('-n', ns, 'link', 'set', 'eth0', 'up')
-  await ip('-n', ns, 'route', 'add', 'default', 'via', '10.254.253.1')
+  const inside = (...args: string[]) => run('nsenter', ['-t', pid, '-n', ...args])
+  const [hostSide, clientSide] = [`cl${process.pid}h`, `cl${process.pid}c`]
+  await ip('link', 'add', hostSide, 'type', 'veth', 'peer', 'name', clientSide)
+  t.after(() => ip('link', 'del', hostSide).catch(() => undefined))
+  await ip('link', 'set', clientSide, 'netns', pid)
+  await ip('addr', 'add', '10.254.253.1/30', 'dev', hostSide)
+  await ip('link', 'set', hostSide, 'up')
+  await inside('ip', 'addr', 'add', '10.254.253.2/30', 'dev', clientSide)
+  await inside('ip', 'link', 'set', clientSide, 'up')
+  await inside('ip', 'route', 'add', 'default', 'via', '10.254.253.1')
 
   const requestId = `client-address-${process.pid}`
-  const { stdout } = await run('ip', [
-    'netns',
-    'exec',
-    ns,
+  const { stdout } = await inside(
     'curl',
     '-s',
     '-o',
@@ -256,7 +262,7 @@ test('the edge sees each client’s own address through the NodePort (not one NA
     '-H',
     `x-request-id: ${requestId}`,
     `${edge}/api/v1/products?limit=1`
-  ])
+  )
   assert.equal(stdout, '200')
   const line = await eventually(20_000, 'the request in the edge log', async () =>
     (await kubectl('-n', namespace, 'logs', 'deployment/edge', '--tail=500'))
