@@ -6,7 +6,7 @@
 // network (127.0.1.x), as distinct clients would: the edge and the gateway limit per address.
 import { randomUUID } from 'node:crypto'
 import type { JWK } from 'jose'
-import { Agent, fetch, type RequestInit } from 'undici'
+import { Agent, buildConnector, fetch, type RequestInit } from 'undici'
 import { signToken } from '../support/story.ts'
 
 export interface TrafficOptions {
@@ -66,9 +66,16 @@ export function startTraffic(options: TrafficOptions): { stop(): Promise<Traffic
     return token
   }
   const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)]!
+  // The local address goes to each connection's options: undici's Agent ignores it as an option
+  // of its own (the edge then saw every client as 127.0.0.1).
+  const connector = buildConnector({})
   const clients = Array.from(
     { length: 32 },
-    (_, i) => new Agent({ connect: { localAddress: `127.0.1.${i + 1}` }, keepAliveTimeout: 10_000 })
+    (_, i) =>
+      new Agent({
+        connect: (opts, callback) => connector({ ...opts, localAddress: `127.0.1.${i + 1}` }, callback),
+        keepAliveTimeout: 10_000
+      })
   )
   const clientOf = (customer: string | undefined) =>
     customer
