@@ -102,22 +102,24 @@ setup_consul() {
   did+=("Consul $CONSUL_VERSION into $dir")
 }
 
+# A Go program built from the module pinned in scripts/infra/<name>/go.mod, linked as .tools/<name>/<version>/<binary>.
+# Usage: setup_go_program NAME VERSION MODULE_PATH BINARY PACKAGE
+setup_go_program() {
+  local name=$1 version=$2 module=$3 binary=$4 package=$5
+  local dir=$TOOLS/$name/$version
+  [ -x "$dir/$binary" ] && return 0
+  grep -q "$module v$version" "$ROOT/scripts/infra/$name/go.mod" \
+    || die "scripts/infra/$name/go.mod does not pin $name v$version (versions.env)"
+  link_tool "$dir" "$(go_tool "$name" "$version" "$name" -ldflags='-s -w' "$package")" "$binary"
+  did+=("$name $version into $dir")
+}
+
 setup_toxiproxy() {
-  local dir=$TOOLS/toxiproxy/$TOXIPROXY_VERSION
-  [ -x "$dir/server" ] && return 0
-  grep -q "Shopify/toxiproxy/v2 v$TOXIPROXY_VERSION" "$ROOT/scripts/infra/toxiproxy/go.mod" \
-    || die "scripts/infra/toxiproxy/go.mod does not pin toxiproxy v$TOXIPROXY_VERSION (versions.env)"
-  link_tool "$dir" "$(go_tool toxiproxy "$TOXIPROXY_VERSION" toxiproxy -ldflags='-s -w' github.com/Shopify/toxiproxy/v2/cmd/server)" server
-  did+=("toxiproxy $TOXIPROXY_VERSION into $dir")
+  setup_go_program toxiproxy "$TOXIPROXY_VERSION" Shopify/toxiproxy/v2 server github.com/Shopify/toxiproxy/v2/cmd/server
 }
 
 setup_vegeta() {
-  local dir=$TOOLS/vegeta/$VEGETA_VERSION
-  [ -x "$dir/vegeta" ] && return 0
-  grep -q "tsenart/vegeta/v12 v$VEGETA_VERSION" "$ROOT/scripts/infra/vegeta/go.mod" \
-    || die "scripts/infra/vegeta/go.mod does not pin vegeta v$VEGETA_VERSION (versions.env)"
-  link_tool "$dir" "$(go_tool vegeta "$VEGETA_VERSION" vegeta -ldflags='-s -w' github.com/tsenart/vegeta/v12)" vegeta
-  did+=("vegeta $VEGETA_VERSION into $dir")
+  setup_go_program vegeta "$VEGETA_VERSION" tsenart/vegeta/v12 vegeta github.com/tsenart/vegeta/v12
 }
 
 setup_prometheus() {
