@@ -1,28 +1,41 @@
 #!/usr/bin/env bash
-# The whole platform as local processes: the infrastructure (scripts/infra.sh), an SMTP sink, the
-# four services (the gateway twice) behind NGINX, and Prometheus scraping them through Consul.
+# The whole platform as local processes: the infrastructure (scripts/infra.sh), an SMTP sink, every
+# service of services/*/service.json (the gateway twice) behind NGINX, and Prometheus scraping them
+# through Consul.
 # Usage: scripts/platform.sh up|down|status|start NAME...|stop NAME...|kill NAME...|roll NAME...|
 # pause NAME...|resume NAME...|keygen
 # (npm run up / down / status). Logs in .tools/logs/<name>.log, pids in .tools/run/.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-APPS=(mail catalog order notification gateway gateway-2)
+# What the manifests say: each service's port, database, whether it uses Redis or SMTP, whether
+# it is the edge (the gateway: two instances, gateway and gateway-2).
+declare -A M_PORT=() M_DB=() M_REDIS=() M_SMTP=() M_EDGE=()
+SERVICES=()
+while read -r name port db redis smtp edge _streams; do
+  SERVICES+=("$name") M_PORT[$name]=$port M_DB[$name]=$db M_REDIS[$name]=$redis M_SMTP[$name]=$smtp M_EDGE[$name]=$edge
+done < <(node "$ROOT/scripts/services.ts" table) || die "could not read the service manifests"
+APPS=(mail)
+for name in "${SERVICES[@]}"; do
+  APPS+=("$name")
+  [ "${M_EDGE[$name]}" = yes ] && APPS+=("$name-2")
+done
 SIGNING_KEY=$DATA/dev-signing-key.json
 
 # NAME-surge: a second instance of NAME on its port + 100, only while NAME rolls.
 SURGE_OFFSET=100
 
+# A service's port: NAME_PORT (scripts/infra/ports.env), else 20000 + its manifest's port.
 port_of() {
+  local var service
   case $1 in
     mail) echo "$SMTP_HTTP_PORT" ;;
-    catalog) echo "$CATALOG_PORT" ;;
-    order) echo "$ORDER_PORT" ;;
-    notification) echo "$NOTIFICATION_PORT" ;;
-    gateway) echo "$GATEWAY_PORT" ;;
-    gateway-2) echo "$GATEWAY_2_PORT" ;;
-    catalog-surge | order-surge | notification-surge) echo $(($(port_of "${1%-surge}") + SURGE_OFFSET)) ;;
-    *) die "unknown process '$1' (one of: ${APPS[*]})" ;;
+    *-surge) echo $(($(port_of "${1%-surge}") + SURGE_OFFSET)) ;;
+    *)
+      service=$(service_of "$1")
+      [ -n "${M_PORT[$service]:-}" ] || die "unknown process '$1' (one of: ${APPS[*]})"
+      var="$(tr 'a-z-' 'A-Z_' <<<"$1")_PORT"
+      echo "${!var:-$((20000 + M_PORT[$service]))}" ;;
   esac
 }
 
@@ -67,17 +80,14 @@ env_of() {
     ADVERTISE_ADDRESS="$CLUSTER_HOST" KAFKA_BROKERS="$CLUSTER_HOST:$KAFKA_PORT" SHUTDOWN_DRAIN_MS=1000
     OTEL_EXPORTER_OTLP_ENDPOINT="${OTEL_EXPORTER_OTLP_ENDPOINT:-}")
   [ "$advertised" = "$port" ] || common+=(ADVERTISE_PORT="$advertised")
-  case $(service_of "$1") in
-    mail) echo HOST="$CLUSTER_HOST" SMTP_PORT="$SMTP_PORT" SMTP_HTTP_PORT="$SMTP_HTTP_PORT" ;;
-    catalog) echo "${common[@]}" PORT="$port" DATABASE_URL="$(pg catalog)" \
-      REDIS_URL="redis://$CLUSTER_HOST:$REDIS_PORT" ;;
-    order) echo "${common[@]}" PORT="$port" DATABASE_URL="$(pg orders)" ;;
-    notification) echo "${common[@]}" PORT="$port" \
-      DATABASE_URL="$(pg notifications)" \
-      SMTP_URL="smtp://$CLUSTER_HOST:$SMTP_PORT" ;;
-    gateway) echo "${common[@]}" PORT="$port" REDIS_URL="redis://$CLUSTER_HOST:$REDIS_PORT" \
-      DEV_TOKENS_PRIVATE_JWK_FILE="$SIGNING_KEY" ;;
-  esac
+  local service vars; service=$(service_of "$1")
+  if [ "$service" = mail ]; then echo HOST="$CLUSTER_HOST" SMTP_PORT="$SMTP_PORT" SMTP_HTTP_PORT="$SMTP_HTTP_PORT"; return; fi
+  vars=("${common[@]}" PORT="$port")
+  [ "${M_DB[$service]}" = - ] || vars+=(DATABASE_URL="$(pg "${M_DB[$service]}")")
+  [ "${M_REDIS[$service]}" = no ] || vars+=(REDIS_URL="redis://$CLUSTER_HOST:$REDIS_PORT")
+  [ "${M_SMTP[$service]}" = no ] || vars+=(SMTP_URL="smtp://$CLUSTER_HOST:$SMTP_PORT")
+  [ "${M_EDGE[$service]}" = no ] || vars+=(DEV_TOKENS_PRIVATE_JWK_FILE="$SIGNING_KEY")
+  echo "${vars[@]}"
 }
 
 dir_of() {
@@ -94,7 +104,7 @@ start_app() {
   pid_alive "$name" && stop_pid "$name"
   port_free "$port" || { say "error: $name: port $port is taken by another process: stop it, or set its port variable"; return 1; }
   if [ "$name" = mail ]; then entry=(src/smtp-sink-server.ts)
-  else entry=(--import ./src/instrumentation.ts src/server.ts); fi
+  else entry=(--import @platform/service/instrumentation src/server.ts); fi
   # --title names the process (pid_alive checks it); exec keeps the recorded pid the node process's.
   # shellcheck disable=SC2046 # env_of prints KEY=VALUE words
   ( cd "$(dir_of "$name")" && exec env $(env_of "$name") node --title="platform-$name" --conditions=development "${entry[@]}" ) \
@@ -127,12 +137,10 @@ kill_app() {
 # over: the roll waits that long before it goes on, or both gateways could be out at once.
 EDGE_FAIL_TIMEOUT_S=10
 roll_app() {
-  case $1 in
-    gateway | gateway-2) stop_app "$1" && start_app "$1" && sleep "$EDGE_FAIL_TIMEOUT_S" ;;
-    catalog | order | notification)
-      start_app "$1-surge" && stop_app "$1" && start_app "$1" && stop_app "$1-surge" ;;
-    *) die "$1 is not rolled (one of: catalog order notification gateway gateway-2)" ;;
-  esac
+  local service; service=$(service_of "$1")
+  if [ -z "${M_EDGE[$service]:-}" ] || [ "$1" = mail ]; then die "$1 is not rolled (one of: ${APPS[*]:1})"; fi
+  if [ "${M_EDGE[$service]}" = yes ]; then stop_app "$1" && start_app "$1" && sleep "$EDGE_FAIL_TIMEOUT_S"
+  else start_app "$1-surge" && stop_app "$1" && start_app "$1" && stop_app "$1-surge"; fi
 }
 
 # SIGSTOP / SIGCONT: a process that hangs (a long GC pause, a stuck event loop, a frozen VM).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds every service image on the local Docker engine, from the repository root with each
-# service's Dockerfile, on the Node base image .env names — here its local stand-in
+# Builds every service image on the local Docker engine, from the repository root with the one
+# Dockerfile (SERVICE as a build argument), on the Node base image .env names — here its local stand-in
 # (scripts/standins), since the official Node image can't be pulled. Prints each image's size and writes them to
 # bench-results/images-latest.json. Usage: scripts/docker/images.sh [SERVICE…]
 set -euo pipefail
@@ -8,7 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 cd "$ROOT"
 
 SERVICES=("$@")
-[ ${#SERVICES[@]} -gt 0 ] || SERVICES=(gateway catalog order notification)
+[ ${#SERVICES[@]} -gt 0 ] || mapfile -t SERVICES < <(service_names)
 bash scripts/docker/engine.sh
 bash scripts/standins/build.sh debian node
 BASE=$(bash scripts/standins/build.sh ref node)
@@ -17,11 +17,11 @@ TAG=${IMAGE_TAG:-dev}
 mkdir -p "$ROOT/bench-results"
 sizes=()
 for service in "${SERVICES[@]}"; do
-  [ -f "services/$service/Dockerfile" ] || die "no services/$service/Dockerfile"
+  [ -f "services/$service/service.json" ] || die "no services/$service/service.json"
   t0=$SECONDS
   step "image: platform/$service:$TAG"
   # The legacy builder: Debian's engine has no buildx, and the Dockerfiles need nothing BuildKit adds.
-  DOCKER_BUILDKIT=0 docker build -q -f "services/$service/Dockerfile" --build-arg "BASE_IMAGE=$BASE" \
+  DOCKER_BUILDKIT=0 docker build -q --build-arg "SERVICE=$service" --build-arg "BASE_IMAGE=$BASE" \
     --build-arg "REVISION=$REVISION" -t "platform/$service:$TAG" . >"$LOGS/image-$service.log" 2>&1 \
     || { tail -n 30 "$LOGS/image-$service.log" >&2; die "building platform/$service failed (log: $LOGS/image-$service.log)"; }
   bytes=$(docker image inspect -f '{{.Size}}' "platform/$service:$TAG")

@@ -1,6 +1,6 @@
 // What `docker-compose config` can't check about docker-compose.yml (+ the override with the
 // observability extras): health checks, memory limits and the budget, declared dependencies,
-// ports, versions matching the native stack. Plus the Dockerfiles' lint and shared pattern, and
+// ports, versions matching the native stack. Plus the Dockerfile's lint and its builds, and
 // the topic job's parsing of deploy/kafka/topics.json.
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
@@ -12,14 +12,16 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { parse } from 'yaml'
 
+import { manifests } from '../../scripts/services.ts'
+
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const MiB = 1024 * 1024
-const SERVICES = ['gateway', 'catalog', 'order', 'notification']
+const SERVICES = manifests().map((m) => m.name)
 
 interface ComposeService {
   image?: string
-  build?: unknown
+  build?: { dockerfile?: string; args?: Record<string, string> }
   healthcheck?: { test: string[] | string }
   mem_limit?: string | number
   restart?: string
@@ -138,25 +140,23 @@ test('compose runs the versions of the native stack', async () => {
   assert.match(debian.stdout, new RegExp(`nginx/${env.NGINX_IMAGE!.split(':')[1]!.replaceAll('.', '\\.')}`))
 })
 
-test('Dockerfiles: hadolint passes, and all four are one pattern', async () => {
-  const files = SERVICES.map((s) => `services/${s}/Dockerfile`)
-  await run('hadolint', files, { cwd: root })
-  const normalized = await Promise.all(
-    SERVICES.map(async (s) =>
-      (await readFile(join(root, `services/${s}/Dockerfile`), 'utf8'))
-        .replaceAll(s, 'SERVICE')
-        .replace(/^ARG PORT=\d+$/m, 'ARG PORT=N')
-        .replace(/^# The .* image\. /m, '# The image. ')
-    )
-  )
-  for (const [i, text] of normalized.entries())
-    assert.equal(text, normalized[0], `${SERVICES[i]} follows the pattern`)
-  const dockerfile = normalized[0]!
+test('one Dockerfile for every service: hadolint passes, and compose builds each service from it', async () => {
+  await run('hadolint', ['Dockerfile'], { cwd: root })
+  const dockerfile = await readFile(join(root, 'Dockerfile'), 'utf8')
   assert.match(dockerfile, /^ARG BASE_IMAGE=node:\d+\.\d+\.\d+-bookworm-slim$/m) // pinned, swappable
+  assert.match(dockerfile, /^ARG SERVICE$/m)
   assert.match(dockerfile, /^USER 1000:1000$/m)
   assert.match(dockerfile, /^HEALTHCHECK .*\n.*\/health\/live/m)
   assert.match(dockerfile, /org\.opencontainers\.image\.title/)
   assert.match(dockerfile, /^CMD \["node", /m) // exec form: node is PID 1 and gets SIGTERM
+  const built = Object.values(await resolved('docker-compose.yml', 'docker-compose.override.yml'))
+    .filter((s) => s.build)
+    .map((s) => s.build!)
+  assert.ok(built.length >= SERVICES.length)
+  for (const build of built) {
+    assert.equal(build.dockerfile ?? 'Dockerfile', 'Dockerfile')
+    assert.ok(SERVICES.includes(build.args!.SERVICE!), `a service's manifest: ${build.args!.SERVICE}`)
+  }
 })
 
 test('the topic job creates every topic of deploy/kafka/topics.json with its partitions', async (t) => {

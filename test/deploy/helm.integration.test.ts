@@ -288,7 +288,7 @@ test('parity: every service of the compose file has a chart entry with the same 
     parse(stdout) as {
       services: Record<
         string,
-        { environment?: Record<string, string>; build?: { dockerfile: string }; restart?: string }
+        { environment?: Record<string, string>; build?: { args: { SERVICE: string } }; restart?: string }
       >
     }
   ).services
@@ -308,7 +308,7 @@ test('parity: every service of the compose file has a chart entry with the same 
       )
       continue
     }
-    const chartName = service.build!.dockerfile.split('/')[1]! // services/<name>/Dockerfile
+    const chartName = service.build!.args.SERVICE // the Dockerfile's SERVICE: the chart's entry
     const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === chartName)
     assert.ok(deployment, `${name} (compose) has a chart entry`)
     const container = (deployment.spec!.template as PodTemplate).spec.containers[0]!

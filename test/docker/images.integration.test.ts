@@ -11,9 +11,11 @@ import { promisify } from 'node:util'
 import { exportJWK, generateKeyPair } from 'jose'
 import { eventually, freePort, scratchSchema, scratchTopics, smtpSink, stack } from '@platform/testing'
 
+import { manifests } from '../../scripts/services.ts'
+
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))
-const SERVICES = ['gateway', 'catalog', 'order', 'notification'] as const
+const SERVICES = manifests().map((m) => m.name)
 
 before(async () => {
   if (process.env.SKIP_IMAGE_BUILD === '1') return // images built already (while iterating on this file)
@@ -50,11 +52,7 @@ test('each image: under 250 MB, non-root, OCI labels, a health check on /health/
   }
 })
 
-async function envFor(
-  service: (typeof SERVICES)[number],
-  port: number,
-  prefix: string
-): Promise<Record<string, string>> {
+async function envFor(service: string, port: number, prefix: string): Promise<Record<string, string>> {
   const base = {
     HOST: '127.0.0.1',
     PORT: String(port),
@@ -71,8 +69,9 @@ async function envFor(
       JWT_JWKS: JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k', alg: 'ES256' }] })
     }
   }
-  const db = { catalog: 'catalog', order: 'orders', notification: 'notifications' } as const
-  const schema = await scratchSchema(db[service])
+  const database = manifests().find((m) => m.name === service)!.database
+  if (!database) return base
+  const schema = await scratchSchema(database)
   return { ...base, DATABASE_URL: schema.url, SCHEMA_DROP: schema.schema }
 }
 

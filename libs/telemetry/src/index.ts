@@ -1,1 +1,6 @@
-export { startTelemetry, type Telemetry, type TelemetryOptions } from './start-telemetry.ts'
+export {
+  shutdownTelemetry,
+  startTelemetry,
+  type Telemetry,
+  type TelemetryOptions
+} from './start-telemetry.ts'

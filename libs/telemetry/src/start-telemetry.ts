@@ -33,6 +33,21 @@ export interface Telemetry {
  * or logger exporters of its own.
  */
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
+  if (started) throw new Error('telemetry is already started in this process')
+  started = await start(options)
+  return started
+}
+
+let started: Telemetry | undefined
+
+/** Shuts down what {@link startTelemetry} started in this process, if anything. */
+export async function shutdownTelemetry(): Promise<void> {
+  const telemetry = started
+  started = undefined
+  await telemetry?.shutdown()
+}
+
+async function start(options: TelemetryOptions): Promise<Telemetry> {
   if (!options.endpoint && !options.exporter) return { enabled: false, shutdown: async () => {} }
 
   // Loaded only when tracing is on: a service without an endpoint never loads the SDK.

@@ -1,30 +1,17 @@
 import Type, { type Static } from 'typebox'
 import { readConfig as read } from '@platform/config'
+import { baseConfig, databaseConfig, kafkaConfig, loadManifest, redisConfig } from '@platform/service'
+
+/** services/catalog/service.json: what the platform knows about the catalog. */
+export const manifest = loadManifest(new URL('../', import.meta.url))
 
 export const ConfigSchema = Type.Object({
-  HOST: Type.String({ default: '127.0.0.1' }),
-  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3001 }),
-  LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l)),
-    { default: 'info' }
-  ),
-  LOG_PRETTY: Type.Boolean({ default: false }),
-  DATABASE_URL: Type.String({ minLength: 1 }),
-  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
-  MIGRATE_AT_START: Type.Boolean({ default: true }),
-  REDIS_URL: Type.String({ minLength: 1 }),
+  ...baseConfig(manifest),
+  ...databaseConfig,
+  ...kafkaConfig,
+  ...redisConfig,
   CACHE_ENABLED: Type.Boolean({ default: true }),
-  CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, default: 60 }),
-  KAFKA_BROKERS: Type.String({ minLength: 1, description: 'comma-separated host:port' }),
-  /** Namespaces every topic and the consumer group (e.g. per environment or per test run). */
-  KAFKA_TOPIC_PREFIX: Type.String({ default: '', pattern: '^[a-zA-Z0-9._-]*$' }),
-  CONSUL_URL: Type.Optional(Type.String({ minLength: 1 })),
-  ADVERTISE_ADDRESS: Type.Optional(Type.String({ minLength: 1 })),
-  /** The port registered in Consul when callers reach this instance through another (a proxy, a NAT). */
-  ADVERTISE_PORT: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
-  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 65536 }),
-  SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, default: 0 }),
-  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 1000, default: 15000 })
+  CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, default: 60 })
 })
 export type Config = Static<typeof ConfigSchema>
 

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto'
 import Type from 'typebox'
 import { readConfig } from '@platform/config'
-import { orExit } from './startup.ts'
+import { orExit } from '@platform/service'
 import { createPool } from '@platform/postgres'
 
 const config = await orExit('configuration', () =>

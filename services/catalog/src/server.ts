@@ -1,20 +1,6 @@
-// The only file that touches the process: read config, listen, close on signals.
-// Start it with `node --import ./src/instrumentation.ts src/server.ts` (npm start) so tracing is
-// set up before any module loads; the import below only hands over the telemetry handle.
-import { telemetry } from './instrumentation.ts'
-import closeWithGrace from 'close-with-grace'
-import { tuneGarbageCollector } from '@platform/http-kit'
+// `npm start`: node --import @platform/service/instrumentation src/server.ts (tracing loads first).
+import { runService } from '@platform/service'
 import { buildApp } from './app.ts'
-import { readConfig } from './config.ts'
-import { orExit } from './startup.ts'
+import { manifest, readConfig } from './config.ts'
 
-tuneGarbageCollector()
-
-const config = await orExit('catalog: configuration', () => readConfig(process.env))
-const app = await orExit('catalog could not start', () => buildApp(config))
-closeWithGrace({ delay: config.SHUTDOWN_GRACE_MS }, async ({ err }) => {
-  if (err) app.log.error({ err }, 'shutting down after an error')
-  await app.close() // not ready → deregister → drain → stop consumers → flush → close pools
-  await telemetry.shutdown()
-})
-await orExit('catalog could not listen', () => app.listen({ host: config.HOST, port: config.PORT }))
+await runService({ manifest, readConfig, buildApp })

@@ -53,7 +53,7 @@ test('a missing DATABASE_URL is one clear line, not a stack trace ten calls late
     assert.equal(err.code, 1)
     assert.equal(
       err.stderr,
-      'configuration: invalid configuration (1 problem):\n  DATABASE_URL: missing (expected string, length >= 1)\n'
+      'catalog: configuration: invalid configuration (1 problem):\n  DATABASE_URL: missing (expected string, length >= 1)\n'
     )
     return true
   })
@@ -64,7 +64,7 @@ test('an unreachable database is one clear line too', async () => {
     node('migrate.ts', { DATABASE_URL: 'postgres://x:y@127.0.0.1:1/none' }),
     (err: { stderr: string; code: number }) => {
       assert.equal(err.code, 1)
-      assert.equal(err.stderr, 'migrate: cannot reach 127.0.0.1:1 (ECONNREFUSED)\n')
+      assert.equal(err.stderr, 'catalog migrate: cannot reach 127.0.0.1:1 (ECONNREFUSED)\n')
       return true
     }
   )

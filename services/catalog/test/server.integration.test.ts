@@ -13,7 +13,7 @@ test('the service process: migrates, becomes ready, registers in Consul; SIGTERM
   const dir = fileURLToPath(new URL('../', import.meta.url))
   const child = spawn(
     process.execPath,
-    ['--conditions=development', '--import', './src/instrumentation.ts', 'src/server.ts'],
+    ['--conditions=development', '--import', '@platform/service/instrumentation', 'src/server.ts'],
     {
       cwd: dir,
       env: {

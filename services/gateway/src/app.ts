@@ -1,28 +1,22 @@
 import cors from '@fastify/cors'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import Fastify, { type FastifyInstance, type FastifySchema } from 'fastify'
+import type { FastifyInstance, FastifySchema } from 'fastify'
 import helmet from 'helmet'
 import type { JSONWebKeySet } from 'jose'
 import Type from 'typebox'
 import { ErrorBodySchema } from '@platform/contracts'
-import { createConsul, createResolver, discovery, type Resolver } from '@platform/discovery'
 import { AppError } from '@platform/errors'
-import { httpKit, serverOptions } from '@platform/http-kit'
-import { loggerOptions } from '@platform/logging'
-import { createMetrics } from '@platform/metrics'
 import { redis } from '@platform/redis'
-import { createUpstream, type Upstream as UpstreamClient } from '@platform/resilience'
-import { algorithms, type Config } from './config.ts'
+import type { Upstream as UpstreamClient } from '@platform/resilience'
+import { createService } from '@platform/service'
+import { algorithms, manifest, type Config } from './config.ts'
 import { createDevIssuer, type DevIssuer } from './auth/dev-issuer.ts'
 import { createVerifier } from './auth/jwt.ts'
 import { registerRateLimit } from './rate-limit.ts'
 import { API_PREFIX, apiRoutes } from './routes/api.ts'
 import type { Route, Upstream } from './routes/table.ts'
 
-export const SERVICE = 'gateway'
-export const VERSION = '0.1.0'
 const UPSTREAMS: Upstream[] = ['catalog', 'order', 'notification']
 
 /** The OpenAPI operation of a gateway route, from its route table entry. */
@@ -67,25 +61,13 @@ function securityHeaders(): Record<string, string> {
 
 /** The gateway's whole wiring. Never listens: server.ts does. */
 export async function buildApp(config: Config): Promise<FastifyInstance> {
-  const metrics = createMetrics({ service: SERVICE })
-  const app = Fastify(
-    serverOptions({
-      logger: loggerOptions({
-        service: SERVICE,
-        version: VERSION,
-        level: config.LOG_LEVEL,
-        pretty: config.LOG_PRETTY
-      }),
-      bodyLimit: config.BODY_LIMIT_BYTES,
-      trustProxy: config.TRUST_PROXY
-    })
-  ).withTypeProvider<TypeBoxTypeProvider>()
-
-  await app.register(httpKit, {
-    metrics,
-    drainDelayMs: config.SHUTDOWN_DRAIN_MS,
+  const service = await createService({
+    manifest,
+    config,
+    trustProxy: config.TRUST_PROXY,
     loadShedding: { maxInFlight: config.MAX_IN_FLIGHT }
   })
+  const { app } = service
   // Not a hard dependency: without Redis each instance limits on its own.
   await app.register(redis, { url: config.REDIS_URL, name: 'ratelimit', required: false })
 
@@ -111,53 +93,17 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
   })
 
   // Services: found through Consul (healthy instances, last known good while Consul is away) or fixed.
-  const consul = config.CONSUL_URL ? createConsul(config.CONSUL_URL) : undefined
-  const resolvers: Resolver[] = []
   const fixed: Record<Upstream, string | undefined> = {
     catalog: config.CATALOG_URL,
     order: config.ORDER_URL,
     notification: config.NOTIFICATION_URL
   }
   const upstreams = Object.fromEntries(
-    UPSTREAMS.map((name) => {
-      const resolver = consul
-        ? createResolver({
-            consul,
-            service: name,
-            onError: (err) =>
-              app.log.warn({ err, service: name }, 'consul unreachable; using last known instances')
-          })
-        : undefined
-      if (resolver) resolvers.push(resolver)
-      const fallback = fixed[name] ? [fixed[name].replace(/\/$/, '')] : []
-      const client = createUpstream({
-        name,
-        instances: () => (resolver && resolver.instances().length > 0 ? resolver.instances() : fallback),
-        metrics,
-        timeoutMs: config.UPSTREAM_TIMEOUT_MS,
-        maxConcurrent: 512
-      })
-      return [name, client]
-    })
+    UPSTREAMS.map((name) => [
+      name,
+      service.upstream(name, { url: fixed[name], timeoutMs: config.UPSTREAM_TIMEOUT_MS, maxConcurrent: 512 })
+    ])
   ) as Record<Upstream, UpstreamClient>
-  // Ready only once it knows where the services are: a gateway that listened before its first
-  // answer from Consul sent its first callers 503s (NGINX balances to it as soon as it listens).
-  app.addHook('onReady', async () => {
-    await Promise.all(
-      resolvers.map((r) =>
-        r.ready(10_000).catch((err: Error) => app.log.warn({ err }, 'starting without an answer from Consul'))
-      )
-    )
-  })
-  if (resolvers.length > 0)
-    app.readiness.register('discovery', async () => {
-      const waiting = UPSTREAMS.filter((_, i) => !resolvers[i]!.answered())
-      if (waiting.length > 0) throw new Error(`no answer from Consul yet about ${waiting.join(', ')}`)
-    })
-  app.lifecycle.onShutdown('closePools', async () => {
-    for (const r of resolvers) r.stop()
-    await Promise.all(Object.values(upstreams).map((u) => u.close()))
-  })
 
   // Security headers: helmet's, computed once (they never vary per request) and set on every answer.
   const security = securityHeaders()
@@ -206,7 +152,7 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
       openapi: '3.1.0',
       info: {
         title: 'Platform API',
-        version: VERSION,
+        version: manifest.version,
         description:
           'The public API. Authenticate with `Authorization: Bearer <token>`; errors are `{ code, message, requestId }`.'
       },
@@ -261,13 +207,5 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
 
   await app.register(apiRoutes, { upstreams, verify, maxStreamsPerUser: config.STREAMS_PER_USER })
 
-  if (consul) {
-    await app.register(discovery, {
-      consul,
-      name: SERVICE,
-      address: config.ADVERTISE_ADDRESS ?? config.HOST,
-      port: config.ADVERTISE_PORT
-    })
-  }
   return app
 }

@@ -1,22 +1,16 @@
 import Type, { type Static } from 'typebox'
 import { ConfigError, readConfig as read, type ConfigIssue } from '@platform/config'
+import { baseConfig, loadManifest, redisConfig } from '@platform/service'
 import { ASYMMETRIC_ALGORITHMS } from './auth/jwt.ts'
 
+/** services/gateway/service.json: what the platform knows about the gateway. */
+export const manifest = loadManifest(new URL('../', import.meta.url))
+
 export const ConfigSchema = Type.Object({
-  HOST: Type.String({ default: '127.0.0.1' }),
-  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
-  LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l)),
-    { default: 'info' }
-  ),
-  LOG_PRETTY: Type.Boolean({ default: false }),
+  ...baseConfig(manifest),
   /** Rate-limit counters shared by every gateway instance. */
-  REDIS_URL: Type.String({ minLength: 1 }),
-  /** How services are found: through Consul, or at fixed URLs (each one then required). */
-  CONSUL_URL: Type.Optional(Type.String({ minLength: 1 })),
-  ADVERTISE_ADDRESS: Type.Optional(Type.String({ minLength: 1 })),
-  /** The port registered in Consul when callers reach this instance through another (a proxy, a NAT). */
-  ADVERTISE_PORT: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+  ...redisConfig,
+  /** Without CONSUL_URL, the services are at fixed URLs (each one then required). */
   CATALOG_URL: Type.Optional(Type.String({ minLength: 1 })),
   ORDER_URL: Type.Optional(Type.String({ minLength: 1 })),
   NOTIFICATION_URL: Type.Optional(Type.String({ minLength: 1 })),
@@ -51,10 +45,7 @@ export const ConfigSchema = Type.Object({
   /** Browser origins allowed to call the API (comma-separated); none by default. */
   CORS_ORIGINS: Type.String({ default: '' }),
   /** Proxies whose X-Forwarded-For is believed (the NGINX edge): addresses, CIDRs or `loopback`. */
-  TRUST_PROXY: Type.String({ default: 'loopback' }),
-  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 65536 }),
-  SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, default: 0 }),
-  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 1000, default: 15000 })
+  TRUST_PROXY: Type.String({ default: 'loopback' })
 })
 export type Config = Static<typeof ConfigSchema>
 

@@ -1,24 +1,14 @@
 import Type, { type Static } from 'typebox'
 import { readConfig as read } from '@platform/config'
+import { baseConfig, databaseConfig, kafkaConfig, loadManifest } from '@platform/service'
+
+/** services/notification/service.json: what the platform knows about the notification service. */
+export const manifest = loadManifest(new URL('../', import.meta.url))
 
 export const ConfigSchema = Type.Object({
-  HOST: Type.String({ default: '127.0.0.1' }),
-  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3003 }),
-  LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l)),
-    { default: 'info' }
-  ),
-  LOG_PRETTY: Type.Boolean({ default: false }),
-  DATABASE_URL: Type.String({ minLength: 1 }),
-  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
-  MIGRATE_AT_START: Type.Boolean({ default: true }),
-  KAFKA_BROKERS: Type.String({ minLength: 1, description: 'comma-separated host:port' }),
-  /** Namespaces every topic and the consumer group (e.g. per environment or per test run). */
-  KAFKA_TOPIC_PREFIX: Type.String({ default: '', pattern: '^[a-zA-Z0-9._-]*$' }),
-  CONSUL_URL: Type.Optional(Type.String({ minLength: 1 })),
-  ADVERTISE_ADDRESS: Type.Optional(Type.String({ minLength: 1 })),
-  /** The port registered in Consul when callers reach this instance through another (a proxy, a NAT). */
-  ADVERTISE_PORT: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+  ...baseConfig(manifest),
+  ...databaseConfig,
+  ...kafkaConfig,
   /** The SMTP server, e.g. smtp://127.0.0.1:1025 (Mailpit) or smtps://user:pass@mail.example.com. */
   SMTP_URL: Type.String({ pattern: '^smtps?://' }),
   EMAIL_FROM: Type.String({ minLength: 3, default: 'Platform Shop <no-reply@shop.example.test>' }),
@@ -37,10 +27,7 @@ export const ConfigSchema = Type.Object({
   /** Per SMTP connection, greeting and socket inactivity. */
   SMTP_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10000 }),
   SSE_HEARTBEAT_MS: Type.Integer({ minimum: 100, default: 15000 }),
-  SSE_RETRY_MS: Type.Integer({ minimum: 100, default: 3000 }),
-  BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 65536 }),
-  SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, default: 0 }),
-  SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 1000, default: 15000 })
+  SSE_RETRY_MS: Type.Integer({ minimum: 100, default: 3000 })
 })
 export type Config = Static<typeof ConfigSchema>
 

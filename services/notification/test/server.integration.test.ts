@@ -20,7 +20,7 @@ test('the service process: ready and registered; SIGTERM ends open streams, dere
   t.after(topics.drop)
   const child = spawn(
     process.execPath,
-    ['--conditions=development', '--import', './src/instrumentation.ts', 'src/server.ts'],
+    ['--conditions=development', '--import', '@platform/service/instrumentation', 'src/server.ts'],
     {
       cwd: dir,
       env: {

@@ -8,7 +8,7 @@ import { databaseUrl, stack } from './stack.ts'
  * search_path points at it, so tests share the real server without seeing each other's tables.
  */
 export async function scratchSchema(
-  db: 'catalog' | 'orders' | 'notifications' = 'catalog'
+  db: string = 'catalog'
 ): Promise<{ url: string; schema: string; drop: () => Promise<void> }> {
   const schema = `test_${randomUUID().replaceAll('-', '').slice(0, 12)}`
   const admin = new pg.Client({ connectionString: databaseUrl(db) })

@@ -63,7 +63,7 @@ export const faults = {
 }
 
 /** The development credentials deploy/postgres/init.sql gives each service's role. */
-export function databaseUrl(db: 'catalog' | 'orders' | 'notifications', role: string = db): string {
+export function databaseUrl(db: string, role: string = db): string {
   return `postgres://${role}:${role}@${host}:${stack.postgres.port}/${db}`
 }
 
