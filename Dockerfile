@@ -24,7 +24,7 @@ RUN rm -rf node_modules \
  && for dir in libs/* "services/${SERVICE}"; do \
       [ -d "$dir/dist" ] || continue; \
       mkdir -p "/out/$dir" && cp -a "$dir/package.json" "$dir/dist" "/out/$dir/"; \
-      for extra in service.json migrations templates node_modules; do [ -d "$dir/$extra" ] && cp -a "$dir/$extra" "/out/$dir/"; done; \
+      for extra in service.json migrations templates node_modules; do [ -e "$dir/$extra" ] && cp -a "$dir/$extra" "/out/$dir/"; done; \
     done; true
 
 FROM ${BASE_IMAGE}

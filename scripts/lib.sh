@@ -37,6 +37,8 @@ export PATH
 say() { printf '%s\n' "$*" >&2; }
 step() { printf '» %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+# The services of this repository, from their manifests (services/<name>/service.json).
+service_names() { node "$ROOT/scripts/services.ts" names; }
 
 # wait_for NAME SECONDS CMD... — polls CMD every 0.2 s until it succeeds; fails with NAME's log tail.
 wait_for() {

@@ -11,16 +11,19 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # What the manifests say: each service's port, database, whether it uses Redis or SMTP, whether
 # it is the edge (the gateway: two instances, gateway and gateway-2).
 declare -A M_PORT=() M_DB=() M_REDIS=() M_SMTP=() M_EDGE=()
-SERVICES=()
-while read -r name port db redis smtp edge _streams; do
-  SERVICES+=("$name") M_PORT[$name]=$port M_DB[$name]=$db M_REDIS[$name]=$redis M_SMTP[$name]=$smtp M_EDGE[$name]=$edge
-done < <(node "$ROOT/scripts/services.ts" table) || die "could not read the service manifests"
-APPS=(mail)
-for name in "${SERVICES[@]}"; do
-  APPS+=("$name")
-  [ "${M_EDGE[$name]}" = yes ] && APPS+=("$name-2")
-done
-SIGNING_KEY=$DATA/dev-signing-key.json
+SERVICES=() APPS=()
+load_services() {
+  local name port db redis smtp edge _streams
+  while read -r name port db redis smtp edge _streams; do
+    SERVICES+=("$name") M_PORT[$name]=$port M_DB[$name]=$db M_REDIS[$name]=$redis M_SMTP[$name]=$smtp M_EDGE[$name]=$edge
+  done < <(node "$ROOT/scripts/services.ts" table)
+  [ ${#SERVICES[@]} -gt 0 ] || die "could not read the service manifests (services/*/service.json)"
+  APPS=(mail)
+  for name in "${SERVICES[@]}"; do
+    APPS+=("$name")
+    if [ "${M_EDGE[$name]}" = yes ]; then APPS+=("$name-2"); fi
+  done
+}
 
 # NAME-surge: a second instance of NAME on its port + 100, only while NAME rolls.
 SURGE_OFFSET=100
@@ -172,7 +175,6 @@ prepare_data() {
 
 cmd_up() {
   local t0=$SECONDS name failed=0
-  bash "$ROOT/scripts/setup.sh" && source "$ROOT/scripts/lib.sh" || return 1
   mkdir -p "$DATA" "$RUN" "$LOGS"
   bash "$ROOT/scripts/infra.sh" up || return 1
   signing_key || return 1
@@ -217,6 +219,9 @@ cmd_status() {
 }
 
 action=${1:-}; shift || true
+# Node 24 and the tools first: the manifests are read with it.
+if [ "$action" = up ]; then bash "$ROOT/scripts/setup.sh" && source "$ROOT/scripts/lib.sh" || exit 1; fi
+load_services
 for name in "$@"; do port_of "$name" >/dev/null; done
 case $action in
   up) cmd_up ;;

@@ -3,7 +3,7 @@
 NAMESPACE=${PLATFORM_NAMESPACE:-platform}
 RELEASE=${PLATFORM_RELEASE:-platform}
 CHART=$ROOT/helm/platform
-IMAGES=(gateway catalog order notification)
+mapfile -t IMAGES < <(service_names) # one image per service manifest
 
 # require TOOL… — every tool is on PATH, or one message naming all the missing ones and where to get them.
 require() {

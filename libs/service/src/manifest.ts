@@ -41,7 +41,25 @@ export const ManifestSchema = Type.Object(
     /** Holds long-lived responses (server-sent events): the edge routes them apart. */
     streams: Type.Boolean({ default: false }),
     /** The entry of the public API itself (the gateway): the edge sends everything else to it. */
-    edge: Type.Boolean({ default: false })
+    edge: Type.Boolean({ default: false }),
+    /** How the compose file and the chart run it, where the defaults don't do. */
+    deploy: Type.Optional(
+      Type.Object(
+        {
+          /** Instances in the chart (default 1; the edge runs two in compose whatever this says). */
+          replicas: Type.Optional(Type.Integer({ minimum: 1 })),
+          /** A HorizontalPodAutoscaler from `replicas` to `replicas + 2`. */
+          autoscaling: Type.Optional(Type.Boolean()),
+          /** The PodDisruptionBudget's minAvailable (default 0). */
+          minAvailable: Type.Optional(Type.Integer({ minimum: 0 })),
+          /** Variables of its own the same in compose and the chart. */
+          env: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Z][A-Z0-9_]*$' }), Type.String())),
+          /** Compose one-shot jobs it starts after (e.g. a seed). */
+          after: Type.Optional(Type.Array(Type.String({ pattern: '^[a-z][a-z0-9-]*$' })))
+        },
+        { additionalProperties: false }
+      )
+    )
   },
   { additionalProperties: false }
 )
