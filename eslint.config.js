@@ -4,6 +4,7 @@
 //   type:lib       → may import type:lib and type:contracts
 //   type:contracts → may import only type:contracts
 //   type:testing   → test support (tools/testing); libs and services import it from their tests only
+//   type:tooling   → the workspace's Nx plugin (tools/platform): libs and contracts only
 import js from '@eslint/js'
 import nx from '@nx/eslint-plugin'
 import prettier from 'eslint-config-prettier'
@@ -13,7 +14,8 @@ export const depConstraints = [
   { sourceTag: 'type:service', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
   { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
   { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'] },
-  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] }
+  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] },
+  { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] }
 ]
 
 export default tseslint.config(

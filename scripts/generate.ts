@@ -1,6 +1,6 @@
 // Writes what the service manifests (services/<name>/service.json) imply in files that must stay
 // static for their users: the compose file's and the chart values' service entries (between their
-// "generated" markers), the database init script, the manifest's JSON Schema.
+// "generated" markers), the database init script, the Kafka topics, the manifest's JSON Schema.
 // Usage: node scripts/generate.ts [--check]   (npm run generate; --check fails on any difference)
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -14,6 +14,12 @@ const BEGIN =
 const END = '# --- end of generated entries ---'
 
 const deployOf = (m: Manifest) => m.deploy ?? {}
+/** The services a service calls: the edge also calls every service with public routes. */
+let everyone: Manifest[] = []
+const callsOf = (m: Manifest) =>
+  m.edge
+    ? [...new Set([...m.calls, ...everyone.filter((s) => !s.edge && s.routes.length > 0).map((s) => s.name)])]
+    : m.calls
 const usesKafka = (m: Manifest) => m.produces.length > 0 || m.consumes.length > 0
 const pgUrl = (db: string) => `postgres://${db}:${db}@postgres:5432/${db}`
 
@@ -48,7 +54,7 @@ function composeEntries(all: Manifest[]): string {
         ...(usesKafka(m) ? ['kafka'] : []),
         'consul',
         ...(m.smtp ? ['mailpit'] : []),
-        ...m.calls
+        ...callsOf(m)
       ]
       const completed = [
         ...(usesKafka(m) ? ['kafka-topics'] : []),
@@ -81,13 +87,13 @@ function helmEntries(all: Manifest[]): string {
     .map((m) => {
       const d = deployOf(m)
       const replicas = d.replicas ?? 1
-      const callers = all.filter((c) => c.calls.includes(m.name)).map((c) => c.name)
+      const callers = all.filter((c) => callsOf(c).includes(m.name)).map((c) => c.name)
       const egress = [
         ...(m.database ? ['postgres'] : []),
         ...(m.redis ? ['redis'] : []),
         ...(usesKafka(m) ? ['kafka'] : []),
         ...(m.smtp ? ['mailpit'] : []),
-        ...m.calls
+        ...callsOf(m)
       ]
       const env = envOf(m)
       return [
@@ -137,6 +143,44 @@ SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', d)
 `
 }
 
+/**
+ * Every topic a service produces or consumes, and a dead-letter topic for each consumed one; the
+ * platform's own smoke-test topic. Created by the native stack, the compose job and the chart's.
+ */
+function topics(all: Manifest[], current: string): string {
+  const previous = current ? (JSON.parse(current) as { defaults?: unknown }) : {}
+  const names = new Set<string>()
+  for (const m of all) {
+    for (const t of m.produces) names.add(t)
+    for (const t of m.consumes) names.add(t).add(`${t}.dlq`)
+  }
+  return JSON.stringify({
+    defaults: previous.defaults ?? { partitions: 3, replicationFactor: 1 },
+    topics: [
+      ...[...names].sort().map((name) => ({ name })),
+      { name: 'platform.smoke', config: { 'retention.ms': '3600000' } }
+    ]
+  })
+}
+
+/**
+ * The public routes the edge forwards as they are: those of the services its own route table
+ * doesn't cover (the ones its manifest doesn't name in `calls`).
+ */
+function edgeRoutes(all: Manifest[], edge: Manifest): string {
+  const routes = all
+    .filter((m) => !m.edge && m.routes.length > 0 && !edge.calls.includes(m.name))
+    .flatMap((m) =>
+      m.routes.map((r) => ({ service: m.name, prefix: r.prefix, access: r.access, stream: m.streams }))
+    )
+  return `// Generated from services/*/service.json (npm run generate): edit the manifests, not this.
+import type { ServiceRoute } from './forward.ts'
+
+/** The public routes of the services the route table doesn't list: forwarded as they are. */
+export const SERVICE_ROUTES: ServiceRoute[] = ${JSON.stringify(routes)}
+`
+}
+
 /** `text` with what lies between the markers replaced by `entries`. */
 function between(file: string, text: string, entries: string): string {
   const begin = text.indexOf(BEGIN)
@@ -147,9 +191,15 @@ function between(file: string, text: string, entries: string): string {
 }
 
 export function generated(all: Manifest[] = manifests()): Map<string, (current: string) => string> {
+  everyone = all
+  const edge = all.find((m) => m.edge)
   return new Map<string, (current: string) => string>([
+    ...(edge
+      ? ([[`services/${edge.name}/src/routes/services.generated.ts`, () => edgeRoutes(all, edge)]] as const)
+      : []),
     ['libs/service/manifest.schema.json', () => `${JSON.stringify(ManifestSchema, null, 2)}\n`],
     ['deploy/postgres/init.sql', () => initSql(all)],
+    ['deploy/kafka/topics.json', (text) => topics(all, text)],
     ['docker-compose.yml', (text) => between('docker-compose.yml', text, composeEntries(all))],
     ['helm/platform/values.yaml', (text) => between('helm/platform/values.yaml', text, helmEntries(all))]
   ])

@@ -17,6 +17,8 @@ port_of() { local v=${PORT[$1]}; echo "${!v}"; }
 
 start_one() {
   local c=$1 port; port=$(port_of "$c")
+  # A server already running gets what was added since it started (a new service's database, topics).
+  if pid_alive "$c" && declare -F "${c}_ensure" >/dev/null; then "${c}_ensure" || true; fi
   if pid_alive "$c" && "${c}_ready"; then say "$c: already running on $CLUSTER_HOST:$port"; return 0; fi
   command -v "${NEEDS[$c]}" >/dev/null 2>&1 || [ -x "${NEEDS[$c]}" ] \
     || { say "error: $c needs ${NEEDS[$c]}, which is missing: run scripts/setup.sh"; return 1; }

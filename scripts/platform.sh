@@ -3,7 +3,7 @@
 # service of services/*/service.json (the gateway twice) behind NGINX, and Prometheus scraping them
 # through Consul.
 # Usage: scripts/platform.sh up|down|status|start NAME...|stop NAME...|kill NAME...|roll NAME...|
-# pause NAME...|resume NAME...|keygen
+# pause NAME...|resume NAME...|dev [SERVICE]|keygen
 # (npm run up / down / status). Logs in .tools/logs/<name>.log, pids in .tools/run/.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -12,6 +12,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # it is the edge (the gateway: two instances, gateway and gateway-2).
 declare -A M_PORT=() M_DB=() M_REDIS=() M_SMTP=() M_EDGE=()
 SERVICES=() APPS=()
+SIGNING_KEY=$DATA/dev-signing-key.json
 load_services() {
   local name port db redis smtp edge _streams
   while read -r name port db redis smtp edge _streams; do
@@ -146,6 +147,23 @@ roll_app() {
   else start_app "$1-surge" && stop_app "$1" && start_app "$1" && stop_app "$1-surge"; fi
 }
 
+# One service with reload on change (node --watch), in place of its instance in the running
+# platform: same port, same environment, registered in Consul the same way. When it stops (Ctrl-C)
+# the platform's instance starts again. NAME defaults to the service whose folder this runs in
+# (npm run dev -w services/NAME).
+cmd_dev() {
+  local name=${1:-$(basename "$PWD")}
+  [ -n "${M_PORT[$name]:-}" ] || die "dev: '$name' is not a service (one of: ${SERVICES[*]})"
+  mkdir -p "$RUN" "$LOGS"
+  if pid_alive "$name"; then stop_app "$name"; else say "dev: $name was not running in the platform (npm run up starts it)"; fi
+  trap 'trap - EXIT; start_app "$name"' EXIT
+  trap 'exit 130' INT TERM
+  say "dev: $name on $CLUSTER_HOST:$(port_of "$name"), reloading on change (Ctrl-C: back to the platform's instance)"
+  # shellcheck disable=SC2046 # env_of prints KEY=VALUE words
+  (cd "$(dir_of "$name")" && env $(env_of "$name") node --watch --conditions=development \
+    --import @platform/service/instrumentation src/server.ts)
+}
+
 # SIGSTOP / SIGCONT: a process that hangs (a long GC pause, a stuck event loop, a frozen VM).
 signal_app() {
   local pid
@@ -234,5 +252,6 @@ case $action in
   pause) for name in "$@"; do signal_app STOP "$name"; done ;;
   resume) for name in "$@"; do signal_app CONT "$name"; done ;;
   keygen) signing_key ;;
-  *) die "usage: scripts/platform.sh up|down|status|start NAME...|stop NAME...|kill NAME...|roll NAME...|pause NAME...|resume NAME...|keygen (NAME: ${APPS[*]})" ;;
+  dev) cmd_dev "$@" ;;
+  *) die "usage: scripts/platform.sh up|down|status|start NAME...|stop NAME...|kill NAME...|roll NAME...|pause NAME...|resume NAME...|dev [SERVICE]|keygen (NAME: ${APPS[*]})" ;;
 esac

@@ -10,8 +10,13 @@ kafka_java() { java "${KAFKA_JVM[@]}" -cp "$KAFKA_HOME/libs/*" "$@"; }
 
 kafka_start() {
   kafka_start_broker_only || return 1
-  node "$ROOT/scripts/infra/kafka-topics.ts" ensure >>"$LOGS/kafka-topics.log" 2>&1 \
-    || { say "error: creating Kafka topics failed:"; tail -n 5 "$LOGS/kafka-topics.log" >&2; return 1; }
+  kafka_ensure || { say "error: creating Kafka topics failed:"; tail -n 5 "$LOGS/kafka-topics.log" >&2; return 1; }
+}
+
+# Every topic of deploy/kafka/topics.json (those a service added since are created).
+kafka_ensure() {
+  kafka_listening || return 1
+  node "$ROOT/scripts/infra/kafka-topics.ts" ensure >>"$LOGS/kafka-topics.log" 2>&1
 }
 
 kafka_start_broker_only() {

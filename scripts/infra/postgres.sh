@@ -27,6 +27,12 @@ postgres_start() {
     >/dev/null || return 1
   head -n 1 "$PG_DIR/postmaster.pid" > "$RUN/postgres.pid"
   postgres_ready || return 1
+  postgres_ensure
+}
+
+# Every service's database and role (deploy/postgres/init.sql, idempotent).
+postgres_ensure() {
+  postgres_ready || return 1
   PGPASSWORD=$PG_SUPERPASSWORD psql -h "$CLUSTER_HOST" -p "$PG_PORT" -U postgres -d postgres \
     -v ON_ERROR_STOP=1 -q -f "$ROOT/deploy/postgres/init.sql" >/dev/null
 }

@@ -18,9 +18,17 @@ test('the generated files are up to date with the manifests (npm run generate)',
   await run(process.execPath, ['scripts/generate.ts', '--check'], { cwd: root })
 })
 
-test('a new service manifest reaches the compose file, the chart values and the database init', async () => {
+test('a new service manifest reaches the compose file, the chart values, the database init and the topics', async () => {
   const billing = parseManifest(
-    { name: 'billing', port: 3004, database: 'billing', calls: ['order'], consumes: ['order.events'] },
+    {
+      name: 'billing',
+      port: 3004,
+      database: 'billing',
+      calls: ['order'],
+      consumes: ['order.events'],
+      produces: ['billing.events'],
+      routes: [{ prefix: '/api/v1/invoices', access: 'user' }]
+    },
     'services/billing/service.json',
     { version: '0.1.0', description: 'Invoices' }
   )
@@ -42,6 +50,11 @@ test('a new service manifest reaches the compose file, the chart values and the 
     'order',
     'postgres'
   ])
+  assert.ok('billing' in compose.services['gateway-1']!.depends_on, 'the edge waits for it')
+  assert.match(
+    await render('services/gateway/src/routes/services.generated.ts'),
+    /"service":"billing","prefix":"\/api\/v1\/invoices","access":"user"/
+  )
   const values = parse(await render('helm/platform/values.yaml')) as {
     services: Record<string, { port: number; ingressFrom: string[]; egressTo: string[] }>
   }
@@ -52,4 +65,6 @@ test('a new service manifest reaches the compose file, the chart values and the 
     'the order service lets its new caller in'
   )
   assert.match(await render('deploy/postgres/init.sql'), /unnest\(ARRAY\[[^\]]*'billing'\]\)/)
+  const topics = JSON.parse(await render('deploy/kafka/topics.json')) as { topics: Array<{ name: string }> }
+  assert.ok(topics.topics.some((t) => t.name === 'billing.events'))
 })

@@ -57,7 +57,7 @@ export interface Service {
   /** Starts `consumer` when the app is ready; nothing when messaging is off. */
   consume(consumer: Consumer): void
   /**
-   * A client for a service named in the manifest's `calls`: its healthy instances from Consul (the
+   * A client for a service named in the manifest's `calls` (the edge: any service): its healthy instances from Consul (the
    * last known ones while Consul is away), else the fixed `url`. The app is ready only once
    * Consul has answered about it.
    */
@@ -175,7 +175,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       })
     },
     upstream(name, settings) {
-      if (!manifest.calls.includes(name))
+      // The edge forwards to whichever service has public routes; others call what they declare.
+      if (!manifest.calls.includes(name) && !manifest.edge)
         throw new Error(`${manifest.name}: "${name}" is not in the manifest's calls`)
       const resolver = consul
         ? createResolver({

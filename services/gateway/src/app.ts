@@ -10,11 +10,13 @@ import { AppError } from '@platform/errors'
 import { redis } from '@platform/redis'
 import type { Upstream as UpstreamClient } from '@platform/resilience'
 import { createService } from '@platform/service'
-import { algorithms, manifest, type Config } from './config.ts'
+import { algorithms, manifest, urlOf, type Config } from './config.ts'
 import { createDevIssuer, type DevIssuer } from './auth/dev-issuer.ts'
 import { createVerifier } from './auth/jwt.ts'
 import { registerRateLimit } from './rate-limit.ts'
 import { API_PREFIX, apiRoutes } from './routes/api.ts'
+import type { ServiceRoute } from './routes/forward.ts'
+import { SERVICE_ROUTES } from './routes/services.generated.ts'
 import type { Route, Upstream } from './routes/table.ts'
 
 const UPSTREAMS: Upstream[] = ['catalog', 'order', 'notification']
@@ -59,8 +61,14 @@ function securityHeaders(): Record<string, string> {
   return headers
 }
 
+export interface AppOptions {
+  /** The routes forwarded as they are (default: those generated from the manifests). */
+  serviceRoutes?: ServiceRoute[]
+}
+
 /** The gateway's whole wiring. Never listens: server.ts does. */
-export async function buildApp(config: Config): Promise<FastifyInstance> {
+export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+  const serviceRoutes = options.serviceRoutes ?? SERVICE_ROUTES
   const service = await createService({
     manifest,
     config,
@@ -98,12 +106,17 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     order: config.ORDER_URL,
     notification: config.NOTIFICATION_URL
   }
-  const upstreams = Object.fromEntries(
-    UPSTREAMS.map((name) => [
+  const forwarded = [...new Set(serviceRoutes.map((r) => r.service))]
+  const upstreams: Record<string, UpstreamClient> = Object.fromEntries(
+    [...UPSTREAMS, ...forwarded].map((name) => [
       name,
-      service.upstream(name, { url: fixed[name], timeoutMs: config.UPSTREAM_TIMEOUT_MS, maxConcurrent: 512 })
+      service.upstream(name, {
+        url: fixed[name as Upstream] ?? urlOf(config, name),
+        timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+        maxConcurrent: 512
+      })
     ])
-  ) as Record<Upstream, UpstreamClient>
+  )
 
   // Security headers: helmet's, computed once (they never vary per request) and set on every answer.
   const security = securityHeaders()
@@ -205,7 +218,12 @@ export async function buildApp(config: Config): Promise<FastifyInstance> {
     )
   }
 
-  await app.register(apiRoutes, { upstreams, verify, maxStreamsPerUser: config.STREAMS_PER_USER })
+  await app.register(apiRoutes, {
+    upstreams,
+    serviceRoutes,
+    verify,
+    maxStreamsPerUser: config.STREAMS_PER_USER
+  })
 
   return app
 }

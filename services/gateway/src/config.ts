@@ -2,9 +2,20 @@ import Type, { type Static } from 'typebox'
 import { ConfigError, readConfig as read, type ConfigIssue } from '@platform/config'
 import { baseConfig, loadManifest, redisConfig } from '@platform/service'
 import { ASYMMETRIC_ALGORITHMS } from './auth/jwt.ts'
+import { SERVICE_ROUTES } from './routes/services.generated.ts'
 
 /** services/gateway/service.json: what the platform knows about the gateway. */
 export const manifest = loadManifest(new URL('../', import.meta.url))
+
+/** The variable naming a service's fixed URL: CATALOG_URL, BILLING_URL. */
+function urlVariable(service: string): string {
+  return `${service.toUpperCase().replaceAll('-', '_')}_URL`
+}
+
+/** A service's fixed URL from the config, when there is one. */
+export function urlOf(config: Config, service: string): string | undefined {
+  return (config as Record<string, unknown>)[urlVariable(service)] as string | undefined
+}
 
 export const ConfigSchema = Type.Object({
   ...baseConfig(manifest),
@@ -14,6 +25,10 @@ export const ConfigSchema = Type.Object({
   CATALOG_URL: Type.Optional(Type.String({ minLength: 1 })),
   ORDER_URL: Type.Optional(Type.String({ minLength: 1 })),
   NOTIFICATION_URL: Type.Optional(Type.String({ minLength: 1 })),
+  /** The same for each service whose routes come from its manifest (BILLING_URL for billing). */
+  ...Object.fromEntries(
+    SERVICE_ROUTES.map((r) => [urlVariable(r.service), Type.Optional(Type.String({ minLength: 1 }))])
+  ),
   /** Per attempt; order placement itself calls the catalog, so leave it room. */
   UPSTREAM_TIMEOUT_MS: Type.Integer({ minimum: 50, default: 5000 }),
   /**
@@ -53,8 +68,14 @@ export function readConfig(env: Record<string, string | undefined>): Config {
   const config = read(ConfigSchema, env)
   const issues: ConfigIssue[] = []
   if (!config.CONSUL_URL) {
-    for (const name of ['CATALOG_URL', 'ORDER_URL', 'NOTIFICATION_URL'] as const)
-      if (!config[name])
+    const names = [
+      'CATALOG_URL',
+      'ORDER_URL',
+      'NOTIFICATION_URL',
+      ...SERVICE_ROUTES.map((r) => urlVariable(r.service))
+    ]
+    for (const name of new Set(names))
+      if (!(config as Record<string, unknown>)[name])
         issues.push({
           variable: name,
           problem: 'missing (set it, or CONSUL_URL to find services through Consul)'

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
+import { createConsul, registerService } from '@platform/discovery'
 import { eventually, privateRedis, stack } from '@platform/testing'
 import {
   AUDIENCE,
@@ -397,4 +398,56 @@ test('one caller holds at most STREAMS_PER_USER streams (429 beyond); others and
     await again.res.arrayBuffer()
     return undefined
   })
+})
+
+test('a service known only by its manifest: its prefix is forwarded as declared, the service found through Consul', async (t) => {
+  const idp = await identityProvider()
+  const billing = await recordingService(t)
+  const name = `billing-${randomUUID().slice(0, 8)}`
+  const consul = createConsul(stack.consul.url)
+  const { port } = new URL(billing.url)
+  const registration = await registerService(consul, {
+    name,
+    address: '127.0.0.1',
+    port: Number(port),
+    checkPath: '/health/ready',
+    checkIntervalSeconds: 1,
+    initialStatus: 'passing'
+  })
+  t.after(() => registration.deregister())
+  const app = await gateway(
+    t,
+    'http://127.0.0.1:1',
+    { JWT_JWKS: idp.jwks, CONSUL_URL: stack.consul.url },
+    { serviceRoutes: [{ service: name, prefix: '/api/v1/invoices', access: 'user', stream: false }] }
+  )
+  const token = await idp.sign({ sub: 'alice' })
+
+  const anonymous = await app.inject({ url: '/api/v1/invoices' })
+  assert.equal(anonymous.statusCode, 401) // the manifest says user
+  const list = await app.inject({
+    url: '/api/v1/invoices?limit=2',
+    headers: { authorization: `Bearer ${token}` }
+  })
+  assert.equal(list.statusCode, 200)
+  const created = await app.inject({
+    method: 'POST',
+    url: '/api/v1/invoices/2026/11',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    payload: { amount: 12 }
+  })
+  assert.equal(created.statusCode, 200)
+
+  const [first, second] = billing.seen.filter((r) => !r.url.startsWith('/health'))
+  assert.deepEqual([first!.method, first!.url], ['GET', '/invoices?limit=2'])
+  assert.deepEqual(
+    [second!.method, second!.url, second!.body],
+    ['POST', '/invoices/2026/11', '{"amount":12}']
+  )
+  assert.equal(second!.headers['x-user-id'], 'alice')
+  assert.equal(
+    (await app.inject({ url: '/api/v1/invoicesx', headers: { authorization: `Bearer ${token}` } }))
+      .statusCode,
+    404
+  )
 })

@@ -5,7 +5,7 @@ import type { TestContext } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from 'jose'
 import { stack } from '@platform/testing'
-import { buildApp } from '../src/app.ts'
+import { buildApp, type AppOptions } from '../src/app.ts'
 import { readConfig } from '../src/config.ts'
 
 export const ISSUER = 'https://auth.test'
@@ -89,7 +89,8 @@ export async function recordingService(t: TestContext) {
 export async function gateway(
   t: TestContext,
   upstreamUrl: string,
-  env: Record<string, string>
+  env: Record<string, string>,
+  options: AppOptions = {}
 ): Promise<FastifyInstance> {
   const app = await buildApp(
     readConfig({
@@ -104,7 +105,8 @@ export async function gateway(
       // Counters of the test's own in the shared Redis (pass the same one to share them).
       RATE_LIMIT_NAMESPACE: `ratelimit-test-${randomUUID()}:`,
       ...env
-    })
+    }),
+    options
   )
   await app.ready()
   t.after(() => app.close())

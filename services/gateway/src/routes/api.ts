@@ -3,12 +3,16 @@ import { errorBody, ROLES_HEADER, USER_HEADER } from '@platform/http-kit'
 import type { Upstream as UpstreamClient } from '@platform/resilience'
 import { authenticate } from '../auth/authenticate.ts'
 import type { Principal } from '../auth/jwt.ts'
-import { ROUTES, type Route, type Upstream } from './table.ts'
+import type { ServiceRoute } from './forward.ts'
+import { ROUTES, type Route } from './table.ts'
 
 export const API_PREFIX = '/api/v1'
 
 export interface ApiOptions {
-  upstreams: Record<Upstream, UpstreamClient>
+  /** A client per service: those of the route table, and those of `serviceRoutes`. */
+  upstreams: Record<string, UpstreamClient>
+  /** Prefixes forwarded as they are, from the manifests of services the table doesn't list. */
+  serviceRoutes: ServiceRoute[]
   verify: (token: string) => Promise<Principal>
   /** Streams one caller may hold open through this gateway; beyond it, 429. */
   maxStreamsPerUser: number
@@ -32,7 +36,8 @@ const RESPONSE_HEADERS = [
   'x-accel-buffering'
 ] as const
 
-function targetPath(route: Route, request: FastifyRequest): string {
+function targetPath(route: Route | ServiceRoute, request: FastifyRequest): string {
+  if (!('target' in route)) return request.url.slice(API_PREFIX.length)
   const params = request.params as Record<string, string>
   const path = route.target.replace(/:([A-Za-z]+)/g, (_, name: string) =>
     encodeURIComponent(params[name] ?? '')
@@ -80,7 +85,7 @@ function answer(
  */
 export async function apiRoutes(
   app: FastifyInstance,
-  { upstreams, verify, maxStreamsPerUser }: ApiOptions
+  { upstreams, serviceRoutes, verify, maxStreamsPerUser }: ApiOptions
 ): Promise<void> {
   // Streams open here per caller: one caller can't take every connection to a service.
   const openStreams = new Map<string, number>()
@@ -90,62 +95,73 @@ export async function apiRoutes(
     done(null, body)
   )
 
+  type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
+  const forward = (route: Route | ServiceRoute, upstream: UpstreamClient): Handler =>
+    route.stream
+      ? async (request, reply) => {
+          const caller = request.principal?.id ?? request.ip
+          const open = openStreams.get(caller) ?? 0
+          if (open >= maxStreamsPerUser) {
+            return reply
+              .code(429)
+              .header('retry-after', '5')
+              .send(
+                errorBody(request, 'TOO_MANY_STREAMS', `at most ${maxStreamsPerUser} open streams per caller`)
+              )
+          }
+          openStreams.set(caller, open + 1)
+          const abort = new AbortController()
+          reply.raw.once('close', () => {
+            const left = (openStreams.get(caller) ?? 1) - 1
+            if (left > 0) openStreams.set(caller, left)
+            else openStreams.delete(caller)
+            abort.abort()
+          })
+          const res = await upstream.stream({
+            method: request.method,
+            path: targetPath(route, request),
+            headers: forwardedHeaders(request),
+            signal: abort.signal
+          })
+          answer(reply, request, res.statusCode, res.headers)
+          reply.header('x-accel-buffering', 'no')
+          return reply.send(res.body)
+        }
+      : async (request, reply) => {
+          const headers = forwardedHeaders(request)
+          const res = await upstream.request<Buffer>({
+            method: request.method,
+            path: targetPath(route, request),
+            headers,
+            ...(request.body !== undefined ? { body: request.body as Buffer } : {}),
+            parse: false,
+            // Safe to repeat: the order service answers a repeated key with the first answer.
+            idempotent: headers['idempotency-key'] !== undefined
+          })
+          answer(reply, request, res.statusCode, res.headers)
+          return reply.send(res.statusCode === 204 ? undefined : res.body)
+        }
+
   for (const route of ROUTES) {
-    const upstream = upstreams[route.upstream]
     app.route({
       method: route.method,
       url: API_PREFIX + route.path,
       config: { docs: route, longLived: route.stream === true },
       onRequest: authenticate(verify, route.access),
-      handler: route.stream
-        ? async (request, reply) => {
-            const caller = request.principal?.id ?? request.ip
-            const open = openStreams.get(caller) ?? 0
-            if (open >= maxStreamsPerUser) {
-              return reply
-                .code(429)
-                .header('retry-after', '5')
-                .send(
-                  errorBody(
-                    request,
-                    'TOO_MANY_STREAMS',
-                    `at most ${maxStreamsPerUser} open streams per caller`
-                  )
-                )
-            }
-            openStreams.set(caller, open + 1)
-            const abort = new AbortController()
-            reply.raw.once('close', () => {
-              const left = (openStreams.get(caller) ?? 1) - 1
-              if (left > 0) openStreams.set(caller, left)
-              else openStreams.delete(caller)
-              abort.abort()
-            })
-            const res = await upstream.stream({
-              method: route.method,
-              path: targetPath(route, request),
-              headers: forwardedHeaders(request),
-              signal: abort.signal
-            })
-            answer(reply, request, res.statusCode, res.headers)
-            reply.header('x-accel-buffering', 'no')
-            return reply.send(res.body)
-          }
-        : async (request, reply) => {
-            const headers = forwardedHeaders(request)
-            const res = await upstream.request<Buffer>({
-              method: route.method,
-              path: targetPath(route, request),
-              headers,
-              ...(request.body !== undefined ? { body: request.body as Buffer } : {}),
-              parse: false,
-              // Safe to repeat: the order service answers a repeated key with the first answer.
-              idempotent: headers['idempotency-key'] !== undefined
-            })
-            answer(reply, request, res.statusCode, res.headers)
-            return reply.send(res.statusCode === 204 ? undefined : res.body)
-          }
+      handler: forward(route, upstreams[route.upstream]!)
     })
+  }
+  for (const route of serviceRoutes) {
+    const upstream = upstreams[route.service]
+    if (!upstream) throw new Error(`no upstream client for ${route.service} (${route.prefix})`)
+    for (const url of [route.prefix, `${route.prefix}/*`])
+      app.route({
+        method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+        url,
+        config: { longLived: route.stream },
+        onRequest: authenticate(verify, route.access),
+        handler: forward(route, upstream)
+      })
   }
 }
 
