@@ -41,6 +41,7 @@ case $mode in
     bash scripts/infra.sh up
     step "lint"; bash scripts/run.sh eslint . --max-warnings=0
     step "typecheck"; tsc -p tsconfig.json
+    step "dependencies (knip: none unused, none unlisted)"; knip --dependencies --no-progress
     step "tests"
     mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.test.ts' \
       | grep -v -e '^test/fixtures/' -e '\.deploy\.test\.ts$' -e '\.faults\.test\.ts$')
