@@ -13,6 +13,7 @@ import type { JWK } from 'jose'
 import { eventually, platform } from '@platform/testing'
 import { assertObservable } from '../support/dashboards.ts'
 import { driveTraffic, readLoopDuring, signToken, storyTests } from '../support/story.ts'
+import { manifests } from '../../scripts/services.ts'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -293,10 +294,7 @@ test('helm upgrade to a new image tag rolls every service without a failed reque
   const tag = `rolled-${Date.now().toString(36)}`
   // The extra tags the upgrade adds to the Docker engine (the cluster's copies go with it).
   t.after(() =>
-    run('docker', [
-      'rmi',
-      ...['gateway', 'catalog', 'order', 'notification'].map((s) => `platform/${s}:${tag}`)
-    ]).catch(() => undefined)
+    run('docker', ['rmi', ...manifests().map((m) => `platform/${m.name}:${tag}`)]).catch(() => undefined)
   )
   const { failures, done } = await readLoopDuring(
     edge,

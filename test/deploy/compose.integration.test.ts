@@ -108,7 +108,8 @@ test('compose: health checks, memory limits within budget, dependencies declared
     assert.equal(core[extra], undefined, `${extra} is left out of the core`)
   }
   // The platform's services: read-only, non-root, gateway twice behind the edge.
-  for (const name of ['catalog', 'order', 'notification', 'gateway-1', 'gateway-2']) {
+  const instances = manifests().flatMap((m) => (m.edge ? [`${m.name}-1`, `${m.name}-2`] : [m.name]))
+  for (const name of instances) {
     assert.equal(full[name]!.read_only, true, `${name} read-only`)
     assert.equal(full[name]!.user, '1000:1000', `${name} non-root`)
   }

@@ -11,6 +11,7 @@ import { promisify } from 'node:util'
 import type { JWK, JWTPayload } from 'jose'
 import { eventually, platform, stack } from '@platform/testing'
 import { api as api_, productInStock, signToken, storyTests } from '../support/story.ts'
+import { manifests } from '../../scripts/services.ts'
 
 const run = promisify(execFile)
 const edge = platform.edge
@@ -104,10 +105,11 @@ test('a user cannot read another user’s order', async () => {
 })
 
 test('Prometheus finds every service instance through Consul and scrapes it: up == 1', async () => {
-  const expected = ['catalog', 'order', 'notification', 'gateway', 'gateway']
+  // Every service of the manifests, the edge twice.
+  const expected = manifests().flatMap((m) => (m.edge ? [m.name, m.name] : [m.name]))
   await eventually(30_000, 'up == 1 for every instance', async () => {
     const res = await fetch(
-      `${stack.prometheus.url}/api/v1/query?query=${encodeURIComponent('up{job=~"catalog|order|notification|gateway"} == 1')}`
+      `${stack.prometheus.url}/api/v1/query?query=${encodeURIComponent(`up{job=~"${[...new Set(expected)].join('|')}"} == 1`)}`
     )
     const { data } = (await res.json()) as {
       data: { result: Array<{ metric: { job: string; instance: string } }> }

@@ -17,6 +17,7 @@ import { duplicatesAndPoison, streamFlood, type Fault } from './injected.ts'
 import { overload } from './overload.ts'
 import { catalogProxy } from './toxiproxy.ts'
 import { startTraffic, type TrafficReport } from './traffic.ts'
+import { manifests } from '../../scripts/services.ts'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -180,7 +181,7 @@ const unreachable = (port: number): Fault => ({
   heal: () => run('iptables', ['-D', ...DROP(port)]).then(() => undefined)
 })
 // Every process restarted gracefully, one after the other, as a deploy does; nothing may fail.
-const ROLLED = ['catalog', 'order', 'notification', 'gateway', 'gateway-2']
+const ROLLED = manifests().flatMap((m) => (m.edge ? [m.name, `${m.name}-2`] : [m.name]))
 const rollingRestart: Fault = {
   inject: () => sh('platform.sh', 'roll', ...ROLLED),
   heal: async () => {},

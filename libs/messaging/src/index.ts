@@ -1,9 +1,9 @@
 export {
-  createEnvelope,
-  decodeEnvelope,
+  createEventCodec,
   SchemaViolation,
-  topicOf,
-  type CreateEnvelopeOptions
+  type CreateEnvelopeOptions,
+  type EventCodec,
+  type EventRegistry
 } from './envelope.ts'
 export type { IncomingEvent, MessageBus, OutgoingMessage, Subscription, SubscribeOptions } from './bus.ts'
 export { createKafkaBus, type KafkaBusOptions } from './kafka-bus.ts'
@@ -13,7 +13,7 @@ export {
   enqueueAll,
   messagingMigrationsDir,
   OUTBOX_CHANNEL,
-  outboxInsert,
+  withOutbox,
   type OutboxRelay,
   type OutboxRelayOptions
 } from './outbox.ts'

@@ -12,7 +12,7 @@ import {
 import { isDependencyUnavailable } from '@platform/errors'
 import { consumerMetrics, type Metrics } from '@platform/metrics'
 import type { IncomingEvent, MessageBus, OutgoingMessage, SubscribeOptions, Subscription } from './bus.ts'
-import { decodeEnvelope, SchemaViolation } from './envelope.ts'
+import { createEventCodec, SchemaViolation, type EventRegistry } from './envelope.ts'
 import { quietKafkajsIdleTimer } from './kafkajs-idle-timer.ts'
 import { inBatchSpan, inConsumerSpan } from './trace.ts'
 
@@ -28,6 +28,13 @@ export interface KafkaBusOptions {
   brokers: string[]
   clientId: string
   metrics: Metrics
+  /** The event types its consumers accept: each event is checked against its contract. */
+  events: EventRegistry
+  /**
+   * Put before every topic and consumer group this bus touches (per environment, per test run):
+   * producers, handlers and the outbox use the contracts' names, the bus alone knows the prefix.
+   */
+  topicPrefix?: string
   /** kafkajs's own log lines (connection trouble, rebalances). */
   log?: (level: 'error' | 'warn' | 'info', message: string, extra: Record<string, unknown>) => void
 }
@@ -65,6 +72,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       }
   })
   const metrics = consumerMetrics(options.metrics.registry)
+  const prefix = options.topicPrefix ?? ''
+  const codec = createEventCodec(options.events)
   let producer: Producer | undefined
   let connecting: Promise<Producer> | undefined
   const consumers = new Set<Consumer>()
@@ -86,7 +95,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     return connecting
   }
 
-  async function publish(messages: OutgoingMessage[]): Promise<void> {
+  /** Messages to the topics they name, as they are (the prefix is already on them). */
+  async function send(messages: OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return
     const byTopic = new Map<string, OutgoingMessage[]>()
     for (const m of messages) {
@@ -113,7 +123,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     error: string,
     attempts: number
   ) {
-    await publish([
+    await send([
       {
         topic: `${topic}.dlq`,
         key: message.key?.toString() ?? '',
@@ -183,7 +193,12 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     }
   }
 
-  async function subscribe(spec: SubscribeOptions): Promise<Subscription> {
+  async function publish(messages: OutgoingMessage[]): Promise<void> {
+    await send(prefix ? messages.map((m) => ({ ...m, topic: prefix + m.topic })) : messages)
+  }
+
+  async function subscribe(named: SubscribeOptions): Promise<Subscription> {
+    const spec = { ...named, groupId: prefix + named.groupId, topics: named.topics.map((t) => prefix + t) }
     await assertTopicsExist(spec.topics)
     const maxAttempts = spec.maxAttempts ?? 3
     const retryBaseMs = spec.retryBaseMs ?? 200
@@ -317,7 +332,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
           let event: IncomingEvent
           try {
             event = {
-              envelope: decodeEnvelope(message.value),
+              envelope: codec.decode(message.value),
               topic,
               partition,
               offset: message.offset,

@@ -27,40 +27,39 @@ export async function enqueueAll(
   messages: Array<{ id: string; message: OutgoingMessage }>
 ): Promise<void> {
   if (messages.length === 0) return
-  await client.query(
-    `WITH rows AS (
-       INSERT INTO outbox (id, topic, key, value, headers)
-       SELECT id, topic, key, value, headers
-         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[])
-              WITH ORDINALITY AS m(id, topic, key, value, headers, n)
-        ORDER BY n -- seq follows the given order
-       RETURNING 1)
-     SELECT pg_notify('${OUTBOX_CHANNEL}', '') WHERE EXISTS (SELECT 1 FROM rows)`,
-    [
-      messages.map((m) => m.id),
-      messages.map((m) => m.message.topic),
-      messages.map((m) => m.message.key),
-      messages.map((m) => m.message.value),
-      messages.map((m) => JSON.stringify(m.message.headers))
-    ]
-  )
+  await client.query(withOutbox('', [], messages))
 }
 
 /**
- * The outbox insert as a fragment for a service's own statement: a data-modifying CTE
- * (`WITH …, ob AS (<sql>) …`) whose placeholders start at `$first`, so a change and its event are
- * written by one statement — atomic without BEGIN/COMMIT, one round trip instead of four. End the
- * statement with `SELECT pg_notify('outbox', '')` to wake the relay.
+ * A service's own data-modifying statement and its events' outbox rows as one statement: atomic
+ * without BEGIN/COMMIT, one round trip. `ctes` are the service's common table expressions
+ * (`o AS (INSERT …), l AS (INSERT …)`) using `$1…$n` for `values`; the outbox insert is added with
+ * its placeholders after them (in the given order: `seq` follows it), and the statement ends by
+ * waking the relay. Pass it to `query()`. Without `ctes`, the events alone.
  */
-export function outboxInsert(
-  first: number,
-  id: string,
-  message: OutgoingMessage
-): { sql: string; params: unknown[] } {
-  const $ = (i: number) => `$${first + i}`
+export function withOutbox(
+  ctes: string,
+  values: unknown[],
+  events: Array<{ id: string; message: OutgoingMessage }>
+): { text: string; values: unknown[] } {
+  const $ = (i: number) => `$${values.length + i}`
   return {
-    sql: `INSERT INTO outbox (id, topic, key, value, headers) VALUES (${$(0)}, ${$(1)}, ${$(2)}, ${$(3)}, ${$(4)})`,
-    params: [id, message.topic, message.key, message.value, message.headers]
+    text: `WITH ${ctes ? `${ctes},` : ''}
+       outbox_rows AS (
+         INSERT INTO outbox (id, topic, key, value, headers)
+         SELECT id, topic, key, value, headers
+           FROM unnest(${$(1)}::uuid[], ${$(2)}::text[], ${$(3)}::text[], ${$(4)}::text[], ${$(5)}::jsonb[])
+                WITH ORDINALITY AS m(id, topic, key, value, headers, n)
+          ORDER BY n)
+     SELECT pg_notify('${OUTBOX_CHANNEL}', '')`,
+    values: [
+      ...values,
+      events.map((e) => e.id),
+      events.map((e) => e.message.topic),
+      events.map((e) => e.message.key),
+      events.map((e) => e.message.value),
+      events.map((e) => JSON.stringify(e.message.headers))
+    ]
   }
 }
 

@@ -4,6 +4,7 @@ import '@platform/http-kit'
 import '@platform/postgres'
 import type { Metrics } from '@platform/metrics'
 import type { MessageBus, SubscribeOptions } from './bus.ts'
+import type { EventRegistry } from './envelope.ts'
 import { createKafkaBus } from './kafka-bus.ts'
 import { pruneInbox } from './inbox.ts'
 import { createOutboxRelay } from './outbox.ts'
@@ -12,6 +13,10 @@ export interface MessagingPluginOptions {
   brokers: string[]
   clientId: string
   metrics: Metrics
+  /** The event types its consumers accept (for the platform: `Events` of @platform/contracts). */
+  events: EventRegistry
+  /** Put before every topic and consumer group (KAFKA_TOPIC_PREFIX): set here, nowhere else. */
+  topicPrefix?: string
   /** Consumers started once the app is ready. */
   subscriptions: SubscribeOptions[]
   /** Relay the outbox (default true); a service that never publishes events turns it off. */
@@ -33,6 +38,8 @@ async function plugin(app: FastifyInstance, options: MessagingPluginOptions): Pr
     brokers: options.brokers,
     clientId: options.clientId,
     metrics: options.metrics,
+    events: options.events,
+    ...(options.topicPrefix ? { topicPrefix: options.topicPrefix } : {}),
     log: (level, message, extra) => app.log[level]({ kafka: extra }, message)
   })
   const relay =

@@ -5,13 +5,14 @@ import { createMetrics, type Metrics } from '@platform/metrics'
 import { createPool, migrate, withTransaction, type Pool } from '@platform/postgres'
 import { scratchSchema, scratchTopics, stack } from '@platform/testing'
 import {
-  createEnvelope,
+  createEventCodec,
   createKafkaBus,
   enqueue,
   messagingMigrationsDir,
   type IncomingEvent,
   type MessageBus
 } from '../src/index.ts'
+import { Events } from '@platform/contracts'
 
 export interface Fixture {
   url: string
@@ -35,7 +36,12 @@ export async function fixture(t: TestContext): Promise<Fixture> {
   const topic = `test.${randomUUID()}`
   const topics = await scratchTopics([topic, `${topic}.dlq`])
   const metrics = createMetrics({ service: 'test', processMetrics: false })
-  const bus = createKafkaBus({ brokers: stack.kafka.brokers, clientId: 'messaging-test', metrics })
+  const bus = createKafkaBus({
+    events: Events,
+    brokers: stack.kafka.brokers,
+    clientId: 'messaging-test',
+    metrics
+  })
   const deferred: Array<() => unknown> = []
   t.after(async () => {
     for (const fn of deferred.reverse()) await fn()
@@ -47,9 +53,11 @@ export async function fixture(t: TestContext): Promise<Fixture> {
   return { url: schema.url, pool, bus, metrics, topic, defer: (fn) => void deferred.push(fn) }
 }
 
+const events = createEventCodec(Events)
+
 /** An order.cancelled event for `orderId`, routed to the test topic. */
 export function cancelled(topic: string, orderId: string = randomUUID()) {
-  const { envelope, message } = createEnvelope(
+  const { envelope, message } = events.create(
     'order.cancelled',
     { orderId, customerId: 'c-1' },
     { source: 'test', subject: orderId }
@@ -58,8 +66,8 @@ export function cancelled(topic: string, orderId: string = randomUUID()) {
 }
 
 /** Commits one outbox row per event, each in its own transaction, as a service would. */
-export async function commitEvents(pool: Pool, events: ReturnType<typeof cancelled>[]): Promise<void> {
-  for (const e of events) await withTransaction(pool, (client) => enqueue(client, e.envelope.id, e.message))
+export async function commitEvents(pool: Pool, list: ReturnType<typeof cancelled>[]): Promise<void> {
+  for (const e of list) await withTransaction(pool, (client) => enqueue(client, e.envelope.id, e.message))
 }
 
 /** Collects every event consumed from `topics` by a fresh consumer group. */

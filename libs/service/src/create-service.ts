@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { type FastifyInstance, type RawServerDefault } from 'fastify'
 import type { FastifyBaseLogger } from 'fastify'
@@ -11,7 +13,12 @@ import {
 } from '@platform/discovery'
 import { httpKit, serverOptions, type HttpKitOptions } from '@platform/http-kit'
 import { loggerOptions } from '@platform/logging'
-import { messaging, messagingMigrationsDir, type SubscribeOptions } from '@platform/messaging'
+import {
+  messaging,
+  messagingMigrationsDir,
+  type EventRegistry,
+  type SubscribeOptions
+} from '@platform/messaging'
 import { createMetrics, type Metrics } from '@platform/metrics'
 import { postgres, type MigrationSet } from '@platform/postgres'
 import { createUpstream, type Upstream, type UpstreamOptions } from '@platform/resilience'
@@ -29,10 +36,10 @@ export type ServiceApp = FastifyInstance<
 export interface ServiceOptions {
   manifest: Manifest
   config: BaseConfig
-  /** The service's own migrations (its `migrations/` folder); the outbox and inbox tables follow. */
-  migrationsDir?: string
   /** Consumers and the outbox relay (default on; off for tests that only exercise routes). */
   messaging?: boolean
+  /** The event types it sends and receives (for the platform: `Events` of @platform/contracts). */
+  events?: EventRegistry
   /** Proxies whose X-Forwarded-For is believed. */
   trustProxy?: string
   loadShedding?: HttpKitOptions['loadShedding']
@@ -50,8 +57,6 @@ export interface UpstreamSettings extends Partial<Pick<UpstreamOptions, 'maxConc
 export interface Service {
   app: ServiceApp
   metrics: Metrics
-  /** Prepended to every topic and consumer group (`KAFKA_TOPIC_PREFIX`). */
-  topicPrefix: string
   /** The migrations `npm run migrate` and MIGRATE_AT_START apply. */
   migrations: MigrationSet[]
   /** Starts `consumer` when the app is ready; nothing when messaging is off. */
@@ -64,10 +69,17 @@ export interface Service {
   upstream(name: string, settings: UpstreamSettings): Upstream
 }
 
-/** The migrations of a service: its own, then the messaging tables when it produces or consumes. */
-export function migrationSets(manifest: Manifest, migrationsDir: string | undefined): MigrationSet[] {
+/** What a service's app options may turn off (tests that only exercise routes). */
+export type ServiceAppOptions = Pick<ServiceOptions, 'messaging'>
+
+/**
+ * The migrations of a service: its own (`migrations/` in its folder, when there is one), then the
+ * messaging tables when it produces or consumes.
+ */
+export function migrationSets(manifest: Manifest): MigrationSet[] {
+  const own = join(manifest.dir, 'migrations')
   return [
-    ...(migrationsDir ? [{ dir: migrationsDir }] : []),
+    ...(existsSync(own) ? [{ dir: own }] : []),
     ...(manifest.produces.length > 0 || manifest.consumes.length > 0
       ? [{ dir: messagingMigrationsDir, table: 'messaging_migrations' }]
       : [])
@@ -102,7 +114,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     ...(options.loadShedding ? { loadShedding: options.loadShedding } : {})
   })
 
-  const migrations = migrationSets(manifest, options.migrationsDir)
+  const migrations = migrationSets(manifest)
   if (manifest.database !== undefined) {
     if (!config.DATABASE_URL)
       throw new Error(`${manifest.name}: the manifest says database, the config has no DATABASE_URL`)
@@ -120,13 +132,17 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   const messagingOn =
     options.messaging !== false && (manifest.produces.length > 0 || manifest.consumes.length > 0)
   if (messagingOn) {
+    if (!options.events)
+      throw new Error(`${manifest.name}: the manifest lists topics, give createService the events`)
     if (!config.KAFKA_BROKERS)
       throw new Error(`${manifest.name}: the manifest lists topics, the config has no KAFKA_BROKERS`)
     await app.register(messaging, {
       brokers: config.KAFKA_BROKERS.split(','),
       clientId: manifest.name,
       metrics,
+      events: options.events,
       outbox: manifest.produces.length > 0,
+      topicPrefix, // the bus puts it before every topic and group: nobody else needs to know it
       subscriptions: consumers // read when the app is ready: consume() adds to it before then
     })
   }
@@ -163,15 +179,14 @@ export async function createService(options: ServiceOptions): Promise<Service> {
   return {
     app,
     metrics,
-    topicPrefix,
     migrations,
     consume(consumer) {
       if (manifest.consumes.length === 0) throw new Error(`${manifest.name}: the manifest consumes no topic`)
       if (!messagingOn) return
       consumers.push({
         ...consumer,
-        groupId: `${topicPrefix}${manifest.name}`,
-        topics: manifest.consumes.map((t) => `${topicPrefix}${t}`)
+        groupId: manifest.name,
+        topics: manifest.consumes
       })
     },
     upstream(name, settings) {

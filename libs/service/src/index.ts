@@ -6,6 +6,7 @@ export {
   type Consumer,
   type Service,
   type ServiceApp,
+  type ServiceAppOptions,
   type ServiceOptions,
   type UpstreamSettings
 } from './create-service.ts'

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { dirname } from 'node:path'
 import Type, { type Static } from 'typebox'
 import Value from 'typebox/value'
 
@@ -68,6 +69,8 @@ export type Manifest = Static<typeof ManifestSchema> & {
   /** From the service's package.json. */
   version: string
   description: string
+  /** The service's folder (where service.json is). */
+  dir: string
 }
 
 export class ManifestError extends Error {
@@ -90,7 +93,12 @@ export function parseManifest(
   const overlap = manifest.produces.filter((t) => manifest.consumes.includes(t))
   if (overlap.length > 0) throw new ManifestError(file, [`produces and consumes ${overlap.join(', ')}`])
   if (manifest.calls.includes(manifest.name)) throw new ManifestError(file, ['calls itself'])
-  return { ...manifest, version: pkg.version ?? '0.0.0', description: pkg.description ?? '' }
+  return {
+    ...manifest,
+    version: pkg.version ?? '0.0.0',
+    description: pkg.description ?? '',
+    dir: dirname(file)
+  }
 }
 
 /**

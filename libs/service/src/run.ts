@@ -6,6 +6,7 @@ import { tuneGarbageCollector } from '@platform/http-kit'
 import { createPool, migrateAll, type MigrationSet } from '@platform/postgres'
 import { shutdownTelemetry } from '@platform/telemetry'
 import { databaseConfig, type BaseConfig } from './config.ts'
+import { migrationSets } from './create-service.ts'
 import type { Manifest } from './manifest.ts'
 
 function describe(err: unknown): string {
@@ -54,8 +55,11 @@ export async function runService<C extends BaseConfig>(options: RunOptions<C>): 
   return app
 }
 
-/** `npm run migrate`: applies `sets` to DATABASE_URL, prints what it did, exits. */
-export async function runMigrate(manifest: Manifest, sets: MigrationSet[]): Promise<void> {
+/** `npm run migrate`: applies the service's migrations to DATABASE_URL, prints what it did. */
+export async function runMigrate(
+  manifest: Manifest,
+  sets: MigrationSet[] = migrationSets(manifest)
+): Promise<void> {
   const config = await orExit(`${manifest.name}: configuration`, () =>
     readConfig(Type.Object({ DATABASE_URL: databaseConfig.DATABASE_URL }), process.env)
   )

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
@@ -34,7 +34,8 @@ test('a manifest: defaults filled, version and description from package.json', a
     streams: false,
     edge: false,
     version: '1.2.3',
-    description: 'Invoices'
+    description: 'Invoices',
+    dir
   })
 })
 
@@ -67,12 +68,17 @@ test('the base config: the manifest port is the default, every problem named at 
   )
 })
 
-test('the messaging tables come with a service that has topics, not with one that has none', () => {
-  const quiet = parseManifest({ name: 'a', port: 3000 }, 'f', pkg)
-  const busy = parseManifest({ name: 'a', port: 3000, consumes: ['b.events'] }, 'f', pkg)
-  assert.deepEqual(migrationSets(quiet, '/m'), [{ dir: '/m' }])
+test('migrations: its own folder when it has one, then the messaging tables when it has topics', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'manifest-'))
+  t.after(() => rm(dir, { recursive: true, force: true }))
+  const file = join(dir, 'service.json')
+  const quiet = parseManifest({ name: 'a', port: 3000 }, file, pkg)
+  const busy = parseManifest({ name: 'a', port: 3000, consumes: ['b.events'] }, file, pkg)
+  assert.deepEqual(migrationSets(quiet), [])
+  await mkdir(join(dir, 'migrations'))
+  assert.deepEqual(migrationSets(quiet), [{ dir: join(dir, 'migrations') }])
   assert.deepEqual(
-    migrationSets(busy, '/m').map((s) => s.table),
+    migrationSets(busy).map((s) => s.table),
     [undefined, 'messaging_migrations']
   )
 })

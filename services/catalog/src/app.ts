@@ -1,29 +1,21 @@
-import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import { createCache, noCache, redis } from '@platform/redis'
-import { createService, migrationSets as setsOf } from '@platform/service'
+import { Events } from '@platform/contracts'
+import { createService, type ServiceAppOptions } from '@platform/service'
 import { manifest, type Config } from './config.ts'
 import { orderEventsBatchHandler, orderEventsHandler } from './consumers/order-events.ts'
 import type { Product } from './domain/product.ts'
 import { productRoutes } from './routes/products.ts'
 
-const migrationsDir = fileURLToPath(new URL('../migrations/', import.meta.url))
-export const migrationSets = setsOf(manifest, migrationsDir)
-
-export interface AppOptions {
-  /** Consume order events and relay the outbox (off for tests that only exercise routes). */
-  messaging?: boolean
-}
-
 /** The catalog's own wiring on the service base. Never listens: server.ts does. */
-export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(config: Config, options: ServiceAppOptions = {}): Promise<FastifyInstance> {
   const service = await createService({
     manifest,
     config,
-    migrationsDir,
-    ...(options.messaging === false ? { messaging: false } : {})
+    events: Events,
+    ...options
   })
-  const { app, metrics, topicPrefix } = service
+  const { app, metrics } = service
 
   // A cache: the catalog answers from Postgres while Redis is away, so Redis doesn't gate readiness.
   await app.register(redis, { url: config.REDIS_URL, name: 'cache', required: false })
@@ -40,9 +32,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   service.consume({
     // Events are keyed by order, so partitions are independent: work on all three at once.
     partitionsConcurrently: 3,
-    handle: orderEventsHandler({ pool: app.pg, cache, topicPrefix }),
+    handle: orderEventsHandler({ pool: app.pg, cache }),
     // Under load a partition's waiting events go through in one transaction.
-    handleBatch: orderEventsBatchHandler({ pool: app.pg, cache, topicPrefix })
+    handleBatch: orderEventsBatchHandler({ pool: app.pg, cache })
   })
 
   await app.register(productRoutes, { cache })

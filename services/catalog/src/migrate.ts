@@ -1,6 +1,5 @@
 // `npm run migrate`: the catalog's migrations and the messaging tables, then exit.
 import { runMigrate } from '@platform/service'
-import { migrationSets } from './app.ts'
 import { manifest } from './config.ts'
 
-await runMigrate(manifest, migrationSets)
+await runMigrate(manifest)

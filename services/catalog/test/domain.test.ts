@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { decodeCursor, encodeCursor } from '../src/adapters/cursor.ts'
-import { decideReservation } from '../src/domain/reserve.ts'
+import { decideReservation, decideReservations } from '../src/domain/reserve.ts'
 
 const a = '00000000-0000-4000-8000-00000000000a'
 const b = '00000000-0000-4000-8000-00000000000b'
@@ -80,4 +80,35 @@ test('a cursor round-trips and is refused for another sort or when tampered with
   assert.equal(decodeCursor(forge(['price', 1, 2]), 'price'), undefined)
   assert.equal(decodeCursor(forge(['price', '10', 'not-a-uuid']), 'price'), undefined)
   assert.equal(decodeCursor(forge(['price', 'ten', a]), 'price'), undefined)
+})
+
+test('a run of orders: each takes from what the ones before left; one decided before, or twice, gets nothing', () => {
+  const stock = [
+    { id: a, stock: 3, active: true },
+    { id: b, stock: 1, active: true }
+  ]
+  const orders = [
+    { orderId: 'o-1', lines: [{ productId: a, quantity: 2 }] },
+    { orderId: 'o-2', lines: [{ productId: a, quantity: 2 }] }, // 1 left: rejected
+    {
+      orderId: 'o-3',
+      lines: [
+        { productId: a, quantity: 1 },
+        { productId: b, quantity: 1 }
+      ]
+    },
+    { orderId: 'O-1', lines: [{ productId: b, quantity: 1 }] }, // o-1 again (ids are case-blind)
+    { orderId: 'o-0', lines: [{ productId: b, quantity: 1 }] } // decided in an earlier run
+  ]
+  const { decisions, taken } = decideReservations(orders, stock, new Set(['o-0']))
+
+  assert.deepEqual(
+    decisions.map((d) => d && d.ok),
+    [true, false, true, undefined, undefined]
+  )
+  assert.deepEqual((decisions[1] as { unavailable: unknown }).unavailable, [
+    { productId: a, requested: 2, available: 1 }
+  ])
+  assert.deepEqual(Object.fromEntries(taken), { [a]: 3, [b]: 1 })
+  assert.equal(stock[0]!.stock, 3, 'the rows given are not changed')
 })

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto'
 import type { TestContext } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { scratchSchema, stack } from '@platform/testing'
-import { buildApp, type AppOptions } from '../src/app.ts'
+import type { ServiceAppOptions as AppOptions } from '@platform/service'
+import { buildApp } from '../src/app.ts'
 import { readConfig } from '../src/config.ts'
 
 export const admin = { 'x-user-id': 'admin-1', 'x-user-roles': 'admin' }

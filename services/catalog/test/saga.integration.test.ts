@@ -3,10 +3,12 @@ import { randomUUID } from 'node:crypto'
 import { test, type TestContext } from 'node:test'
 import pg from 'pg'
 import type { EventData } from '@platform/contracts'
-import { createEnvelope, createKafkaBus, type IncomingEvent } from '@platform/messaging'
+import { createKafkaBus, type IncomingEvent } from '@platform/messaging'
 import { createMetrics } from '@platform/metrics'
 import { eventually, scratchTopics, stack } from '@platform/testing'
 import { catalogs, create } from './helpers.ts'
+import { events } from '../src/events.ts'
+import { Events } from '@platform/contracts'
 
 /** A catalog consuming its own prefixed topics, a bus to play the order service, and what it answers. */
 async function saga(t: TestContext) {
@@ -19,6 +21,7 @@ async function saga(t: TestContext) {
   ])
   const { apps, url } = await catalogs(t, 1, { env: { KAFKA_TOPIC_PREFIX: prefix } })
   const bus = createKafkaBus({
+    events: Events,
     brokers: stack.kafka.brokers,
     clientId: 'saga-test',
     metrics: createMetrics({ service: 't', processMetrics: false })
@@ -52,7 +55,7 @@ async function saga(t: TestContext) {
     data: EventData<T>,
     id?: string
   ) => {
-    const { message } = createEnvelope(type, data, {
+    const { message } = events.create(type, data, {
       source: 'order',
       subject: data.orderId,
       ...(id ? { id } : {})
@@ -68,13 +71,13 @@ async function saga(t: TestContext) {
     )
   /** Several events in one produce request: they reach the catalog together. */
   const publishAll = async (
-    events: Array<{
+    list: Array<{
       type: 'order.placed' | 'order.cancelled'
       data: EventData<'order.placed'> | EventData<'order.cancelled'>
     }>
   ) => {
-    const messages = events.map(({ type, data }) => {
-      const { message } = createEnvelope(type, data as never, { source: 'order', subject: data.orderId })
+    const messages = list.map(({ type, data }) => {
+      const { message } = events.create(type, data as never, { source: 'order', subject: data.orderId })
       return { ...message, topic: `${prefix}${message.topic}` }
     })
     await bus.publish(messages)

@@ -1,6 +1,6 @@
-import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
-import { createService, migrationSets as setsOf } from '@platform/service'
+import { Events } from '@platform/contracts'
+import { createService, type ServiceAppOptions } from '@platform/service'
 import { manifest, type Config } from './config.ts'
 import { createStoredListener } from './adapters/stored-listener.ts'
 import { orderEventsHandler } from './consumers/order-events.ts'
@@ -10,22 +10,15 @@ import { smtpTransport } from './email/transport.ts'
 import { createEmailSender } from './email/sender.ts'
 import { notificationRoutes } from './routes/notifications.ts'
 
-const migrationsDir = fileURLToPath(new URL('../migrations/', import.meta.url))
 export const templatesDir = new URL('../templates/', import.meta.url)
-export const migrationSets = setsOf(manifest, migrationsDir)
-
-export interface AppOptions {
-  /** Consume order events and send emails (off for route-only tests). */
-  messaging?: boolean
-}
 
 /** The notification service's own wiring on the service base. Never listens: server.ts does. */
-export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(config: Config, options: ServiceAppOptions = {}): Promise<FastifyInstance> {
   const service = await createService({
     manifest,
     config,
-    migrationsDir,
-    ...(options.messaging === false ? { messaging: false } : {})
+    events: Events,
+    ...options
   })
   const { app, metrics } = service
   const render = loadTemplates(templatesDir) // a broken template fails here, at start

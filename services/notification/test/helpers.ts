@@ -3,11 +3,14 @@ import type { TestContext } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import { createParser, type EventSourceMessage } from 'eventsource-parser'
 import pg from 'pg'
-import { createEnvelope, createKafkaBus, type MessageBus } from '@platform/messaging'
+import { createKafkaBus, type MessageBus } from '@platform/messaging'
 import { createMetrics } from '@platform/metrics'
 import { eventually, scratchSchema, scratchTopics, stack } from '@platform/testing'
-import { buildApp, type AppOptions } from '../src/app.ts'
+import type { ServiceAppOptions as AppOptions } from '@platform/service'
+import { buildApp } from '../src/app.ts'
 import { readConfig } from '../src/config.ts'
+import { events } from '../src/events.ts'
+import { Events } from '@platform/contracts'
 
 export const alice = { 'x-user-id': 'alice' }
 
@@ -24,6 +27,7 @@ export async function eventScope(t: TestContext): Promise<Scope> {
   const prefix = `t${randomUUID().slice(0, 8)}.`
   const topics = await scratchTopics([`${prefix}order.events`, `${prefix}order.events.dlq`])
   const bus = createKafkaBus({
+    events: Events,
     brokers: stack.kafka.brokers,
     clientId: 'notification-tests',
     metrics: createMetrics({ service: 'tests', processMetrics: false })
@@ -94,7 +98,7 @@ export function orderEvent(
       : kind === 'order.rejected'
         ? { ...ref, reason: 'out of stock: <Blue mug> wanted 2, 0 left' }
         : ref
-  return createEnvelope(kind, data as never, { source: 'order', subject: orderId, id })
+  return events.create(kind, data as never, { source: 'order', subject: orderId, id })
 }
 
 export async function publish(scope: Scope, ...events: Array<ReturnType<typeof orderEvent>>): Promise<void> {

@@ -1,29 +1,21 @@
-import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
-import { createService, migrationSets as setsOf } from '@platform/service'
+import { Events } from '@platform/contracts'
+import { createService, type ServiceAppOptions } from '@platform/service'
 import { manifest, type Config } from './config.ts'
 import { catalogClient } from './adapters/catalog-client.ts'
 import { pruneIdempotencyKeys } from './adapters/orders-repository.ts'
 import { expirePending, stockEventsBatchHandler, stockEventsHandler } from './consumers/saga.ts'
 import { orderRoutes } from './routes/orders.ts'
 
-const migrationsDir = fileURLToPath(new URL('../migrations/', import.meta.url))
-export const migrationSets = setsOf(manifest, migrationsDir)
-
-export interface AppOptions {
-  /** Consume stock events, relay the outbox and expire stale orders (off for route-only tests). */
-  messaging?: boolean
-}
-
 /** The order service's own wiring on the service base. Never listens: server.ts does. */
-export async function buildApp(config: Config, options: AppOptions = {}): Promise<FastifyInstance> {
+export async function buildApp(config: Config, options: ServiceAppOptions = {}): Promise<FastifyInstance> {
   const service = await createService({
     manifest,
     config,
-    migrationsDir,
-    ...(options.messaging === false ? { messaging: false } : {})
+    events: Events,
+    ...options
   })
-  const { app, topicPrefix } = service
+  const { app } = service
   const catalog = service.upstream('catalog', {
     url: config.CATALOG_URL,
     timeoutMs: config.CATALOG_TIMEOUT_MS
@@ -32,9 +24,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   service.consume({
     // Events are keyed by order, so partitions are independent: work on all three at once.
     partitionsConcurrently: 3,
-    handle: stockEventsHandler({ pool: app.pg, topicPrefix }),
+    handle: stockEventsHandler({ pool: app.pg }),
     // Under load a partition's waiting events go through in one transaction.
-    handleBatch: stockEventsBatchHandler({ pool: app.pg, topicPrefix })
+    handleBatch: stockEventsBatchHandler({ pool: app.pg })
   })
 
   if (options.messaging !== false) {
@@ -42,7 +34,7 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     let retention: NodeJS.Timeout | undefined
     app.addHook('onReady', async () => {
       sweep = setInterval(() => {
-        expirePending(app.pg, config.ORDER_TIMEOUT_MS, topicPrefix).catch((err) =>
+        expirePending(app.pg, config.ORDER_TIMEOUT_MS).catch((err) =>
           app.log.error({ err }, 'expiry sweep failed')
         )
       }, config.EXPIRY_SWEEP_MS)
@@ -60,6 +52,6 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
   }
 
   const { products } = catalogClient(catalog)
-  await app.register(orderRoutes, { products, topicPrefix })
+  await app.register(orderRoutes, { products })
   return app
 }

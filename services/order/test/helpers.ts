@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
 import pg from 'pg'
 import { eventually, freePort, scratchSchema, scratchTopics, stack } from '@platform/testing'
-import { buildApp, type AppOptions } from '../src/app.ts'
+import type { ServiceAppOptions as AppOptions } from '@platform/service'
+import { buildApp } from '../src/app.ts'
 import { readConfig } from '../src/config.ts'
 
 export const alice = { 'x-user-id': 'alice' }

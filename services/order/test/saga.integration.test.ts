@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
-import { createEnvelope, createKafkaBus, type IncomingEvent } from '@platform/messaging'
+import { createKafkaBus, type IncomingEvent } from '@platform/messaging'
 import { createMetrics } from '@platform/metrics'
 import { eventually, scratchTopics, stack } from '@platform/testing'
 import {
@@ -13,10 +13,13 @@ import {
   waitForStatus,
   type Scope
 } from './helpers.ts'
+import { events } from '../src/events.ts'
+import { Events } from '@platform/contracts'
 
 /** A bus on the test's topics: to play the catalog's side, and to watch what the order service says. */
 async function bus(scope: Scope) {
   const b = createKafkaBus({
+    events: Events,
     brokers: stack.kafka.brokers,
     clientId: 'order-saga-test',
     metrics: createMetrics({ service: 't', processMetrics: false })
@@ -80,7 +83,7 @@ test('duplicated stock events are applied once; order.confirmed is announced onc
     about(id, 'order.confirmed').length === 1 ? true : undefined
   )
 
-  const { message } = createEnvelope(
+  const { message } = events.create(
     'stock.reserved',
     { orderId: id, lines: [{ productId: product, quantity: 1 }] },
     { source: 'catalog', subject: id }
@@ -88,7 +91,7 @@ test('duplicated stock events are applied once; order.confirmed is announced onc
   // The catalog's answer again (same event twice), and a contradicting late one.
   const replayed = { ...message, topic: `${scope.prefix}catalog.events` }
   await b.publish([replayed, replayed])
-  const rejectedLate = createEnvelope(
+  const rejectedLate = events.create(
     'stock.rejected',
     { orderId: id, reason: 'late', unavailable: [] },
     { source: 'catalog', subject: id }

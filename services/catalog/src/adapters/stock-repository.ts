@@ -1,15 +1,11 @@
 import type { PoolClient } from '@platform/postgres'
 import {
-  decideReservation,
+  decideReservations,
+  type PlacedOrder,
   type ReservationDecision,
   type StockRow,
   type WantedLine
 } from '../domain/reserve.ts'
-
-export interface PlacedOrder {
-  orderId: string
-  lines: WantedLine[]
-}
 
 /**
  * Reserves every line of each order, or none of it, in the orders' sequence, inside the caller's
@@ -27,30 +23,12 @@ export async function reserveStockForAll(
     'SELECT order_id FROM reservations WHERE order_id = ANY($1::uuid[])',
     [orders.map((o) => o.orderId)]
   )
-  const seen = new Set(existing.map((r) => r.order_id))
   const ids = [...new Set(orders.flatMap((o) => o.lines.map((l) => l.productId)))].sort()
   const { rows } = await client.query<StockRow>(
     'SELECT id, stock, active FROM products WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
     [ids]
   )
-  const stock = new Map(rows.map((r) => [r.id, { ...r }]))
-  const taken = new Map<string, number>()
-  const decisions = orders.map((order) => {
-    const id = order.orderId.toLowerCase()
-    if (seen.has(id)) return undefined
-    seen.add(id)
-    const decision = decideReservation(
-      order.lines,
-      order.lines.flatMap((l) => stock.get(l.productId) ?? [])
-    )
-    if (decision.ok) {
-      for (const l of decision.lines) {
-        stock.get(l.productId)!.stock -= l.quantity
-        taken.set(l.productId, (taken.get(l.productId) ?? 0) + l.quantity)
-      }
-    }
-    return decision
-  })
+  const { decisions, taken } = decideReservations(orders, rows, new Set(existing.map((r) => r.order_id)))
   if (taken.size > 0) {
     await client.query(
       `UPDATE products p SET stock = p.stock - l.quantity, version = p.version + 1, updated_at = now()

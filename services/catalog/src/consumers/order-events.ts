@@ -1,38 +1,32 @@
 import type { Envelope, EventData } from '@platform/contracts'
-import {
-  createEnvelope,
-  enqueueAll,
-  handleBatchOnce,
-  handleOnce,
-  type IncomingEvent
-} from '@platform/messaging'
+import { enqueueAll, handleBatchOnce, handleOnce, type IncomingEvent } from '@platform/messaging'
 import type { Pool, PoolClient } from '@platform/postgres'
 import type { Cache } from '@platform/redis'
 import type { Product } from '../domain/product.ts'
 import { lockProductsOf, releaseStock, reserveStockForAll } from '../adapters/stock-repository.ts'
 import type { ReservationDecision } from '../domain/reserve.ts'
+import { events } from '../events.ts'
 
 export const CONSUMER = 'catalog'
 
 interface Deps {
   pool: Pool
   cache: Cache<Product>
-  topicPrefix: string
 }
 
 const RELEVANT = new Set(['order.placed', 'order.cancelled', 'order.rejected'])
 
 /** The catalog's answer to a placed order, as an outbox entry. */
-function answer(order: EventData<'order.placed'>, decision: ReservationDecision, topicPrefix: string) {
+function answer(order: EventData<'order.placed'>, decision: ReservationDecision) {
   const options = { source: 'catalog', subject: order.orderId }
   const { envelope, message } = decision.ok
-    ? createEnvelope('stock.reserved', { orderId: order.orderId, lines: decision.lines }, options)
-    : createEnvelope(
+    ? events.create('stock.reserved', { orderId: order.orderId, lines: decision.lines }, options)
+    : events.create(
         'stock.rejected',
         { orderId: order.orderId, reason: decision.reason, unavailable: decision.unavailable },
         options
       )
-  return { id: envelope.id, message: { ...message, topic: `${topicPrefix}${message.topic}` } }
+  return { id: envelope.id, message }
 }
 
 /**
@@ -41,7 +35,7 @@ function answer(order: EventData<'order.placed'>, decision: ReservationDecision,
  * and order.rejected (including expiry) release a reservation. Consecutive placed orders are
  * decided together (a fixed number of statements). Returns the products whose stock changed.
  */
-async function applyAll(client: PoolClient, envelopes: Envelope[], topicPrefix: string): Promise<string[]> {
+async function applyAll(client: PoolClient, envelopes: Envelope[]): Promise<string[]> {
   const changed = new Set<string>()
   const answers: Array<ReturnType<typeof answer>> = []
   for (let i = 0; i < envelopes.length;) {
@@ -58,7 +52,7 @@ async function applyAll(client: PoolClient, envelopes: Envelope[], topicPrefix: 
     orders.forEach((order, k) => {
       const decision = decisions[k]
       if (!decision) return
-      answers.push(answer(order, decision, topicPrefix))
+      answers.push(answer(order, decision))
       if (decision.ok) for (const l of decision.lines) changed.add(l.productId)
     })
     i = end
@@ -76,7 +70,7 @@ export function orderEventsHandler(deps: Deps) {
     if (!RELEVANT.has(envelope.type)) return
     let changed: string[] = []
     await handleOnce(deps.pool, CONSUMER, envelope.id, async (client) => {
-      changed = await applyAll(client, [envelope], deps.topicPrefix)
+      changed = await applyAll(client, [envelope])
     })
     if (changed.length > 0) await deps.cache.invalidate(...changed)
   }
@@ -97,7 +91,7 @@ export function orderEventsBatchHandler(deps: Deps) {
       async (client, fresh) => {
         const envelopes = fresh.map((e) => e.envelope)
         await lockProductsOf(client, envelopes)
-        changed = await applyAll(client, envelopes, deps.topicPrefix)
+        changed = await applyAll(client, envelopes)
       }
     )
     if (changed.length > 0) await deps.cache.invalidate(...changed)

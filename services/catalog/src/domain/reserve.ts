@@ -39,3 +39,41 @@ export function decideReservation(wanted: WantedLine[], rows: StockRow[]): Reser
     : 'insufficient stock'
   return { ok: false, reason, unavailable }
 }
+
+/** A placed order as the catalog sees it. */
+export interface PlacedOrder {
+  orderId: string
+  lines: WantedLine[]
+}
+
+/**
+ * Decides a run of placed orders in their sequence against the stock they see: each all or
+ * nothing ({@link decideReservation}), each taking from what the ones before it left, so two orders
+ * for the last unit can't both get it. An order decided before (a redelivered event, or the same
+ * order twice in the run) gets no decision (undefined). `taken` is what the run takes per product.
+ */
+export function decideReservations(
+  orders: PlacedOrder[],
+  stock: StockRow[],
+  decidedBefore: ReadonlySet<string>
+): { decisions: Array<ReservationDecision | undefined>; taken: Map<string, number> } {
+  const left = new Map(stock.map((r) => [r.id, { ...r }]))
+  const seen = new Set([...decidedBefore].map((id) => id.toLowerCase()))
+  const taken = new Map<string, number>()
+  const decisions = orders.map((order) => {
+    const id = order.orderId.toLowerCase()
+    if (seen.has(id)) return undefined
+    seen.add(id)
+    const decision = decideReservation(
+      order.lines,
+      order.lines.flatMap((l) => left.get(l.productId) ?? [])
+    )
+    if (decision.ok)
+      for (const l of decision.lines) {
+        left.get(l.productId)!.stock -= l.quantity
+        taken.set(l.productId, (taken.get(l.productId) ?? 0) + l.quantity)
+      }
+    return decision
+  })
+  return { decisions, taken }
+}

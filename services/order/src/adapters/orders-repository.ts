@@ -1,5 +1,5 @@
 import { AppError } from '@platform/errors'
-import { OUTBOX_CHANNEL, outboxInsert, type OutgoingMessage } from '@platform/messaging'
+import { withOutbox, type OutgoingMessage } from '@platform/messaging'
 import type { Pool, PoolClient } from '@platform/postgres'
 import type { Order, OrderStatus } from '../domain/order.ts'
 
@@ -67,34 +67,33 @@ export async function insertOrder(
   idempotency: { key: string; requestHash: string },
   event: { id: string; message: OutgoingMessage }
 ): Promise<void> {
-  const outbox = outboxInsert(12, event.id, event.message)
   await db
     .query(
-      `WITH o AS (
-         INSERT INTO orders (id, customer_id, status, total_minor, currency, created_at, updated_at)
-         VALUES ($1, $2, 'PENDING', $3, $4, $5, $5)),
-       l AS (
-         INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price_minor)
-         SELECT $1, n, p, q, u FROM unnest($6::uuid[], $7::int[], $8::bigint[]) WITH ORDINALITY AS x(p, q, u, n)),
-       k AS (
-         INSERT INTO idempotency_keys (customer_id, key, request_hash, order_id, response_status, response_body)
-         VALUES ($2, $9, $10, $1, 201, $11)),
-       e AS (${outbox.sql})
-       SELECT pg_notify('${OUTBOX_CHANNEL}', '')`,
-      [
-        order.id,
-        order.customerId,
-        order.totalMinor,
-        order.currency,
-        order.createdAt,
-        order.lines.map((l) => l.productId),
-        order.lines.map((l) => l.quantity),
-        order.lines.map((l) => l.unitPriceMinor),
-        idempotency.key,
-        idempotency.requestHash,
-        JSON.stringify(order),
-        ...outbox.params
-      ]
+      withOutbox(
+        `o AS (
+           INSERT INTO orders (id, customer_id, status, total_minor, currency, created_at, updated_at)
+           VALUES ($1, $2, 'PENDING', $3, $4, $5, $5)),
+         l AS (
+           INSERT INTO order_lines (order_id, line_no, product_id, quantity, unit_price_minor)
+           SELECT $1, n, p, q, u FROM unnest($6::uuid[], $7::int[], $8::bigint[]) WITH ORDINALITY AS x(p, q, u, n)),
+         k AS (
+           INSERT INTO idempotency_keys (customer_id, key, request_hash, order_id, response_status, response_body)
+           VALUES ($2, $9, $10, $1, 201, $11))`,
+        [
+          order.id,
+          order.customerId,
+          order.totalMinor,
+          order.currency,
+          order.createdAt,
+          order.lines.map((l) => l.productId),
+          order.lines.map((l) => l.quantity),
+          order.lines.map((l) => l.unitPriceMinor),
+          idempotency.key,
+          idempotency.requestHash,
+          JSON.stringify(order)
+        ],
+        [event]
+      )
     )
     .catch((err: { code?: string; constraint?: string }) => {
       if (err.code === '23505' && err.constraint === 'idempotency_keys_pkey') throw new IdempotencyRace()

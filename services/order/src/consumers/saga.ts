@@ -1,23 +1,18 @@
 import type { EventData } from '@platform/contracts'
-import {
-  createEnvelope,
-  enqueueAll,
-  handleBatchOnce,
-  handleOnce,
-  type IncomingEvent
-} from '@platform/messaging'
+import { enqueueAll, handleBatchOnce, handleOnce, type IncomingEvent } from '@platform/messaging'
 import { withTransaction, type Pool, type PoolClient } from '@platform/postgres'
 import { claimExpired, transitionAll } from '../adapters/orders-repository.ts'
 import type { Order } from '../domain/order.ts'
+import { events } from '../events.ts'
 
 export const CONSUMER = 'order'
 
 /** The outcome of an order, as an outbox entry: order.confirmed or order.rejected. */
-function announcement(order: Order, topicPrefix: string) {
+function announcement(order: Order) {
   const options = { source: 'order', subject: order.id }
   const { envelope, message } =
     order.status === 'CONFIRMED'
-      ? createEnvelope(
+      ? events.create(
           'order.confirmed',
           {
             orderId: order.id,
@@ -28,12 +23,12 @@ function announcement(order: Order, topicPrefix: string) {
           },
           options
         )
-      : createEnvelope(
+      : events.create(
           'order.rejected',
           { orderId: order.id, customerId: order.customerId, reason: order.reason ?? 'rejected' },
           options
         )
-  return { id: envelope.id, message: { ...message, topic: `${topicPrefix}${message.topic}` } }
+  return { id: envelope.id, message }
 }
 
 type StockEvent = Pick<IncomingEvent, 'envelope'>
@@ -42,7 +37,7 @@ const isStockAnswer = ({ envelope }: StockEvent) =>
   envelope.type === 'stock.reserved' || envelope.type === 'stock.rejected'
 
 /** Stock events' effects inside the caller's transaction: two statements however many. */
-async function applyAll(client: PoolClient, events: StockEvent[], topicPrefix: string): Promise<void> {
+async function applyAll(client: PoolClient, events: StockEvent[]): Promise<void> {
   const moved = await transitionAll(
     client,
     ['PENDING'],
@@ -57,10 +52,7 @@ async function applyAll(client: PoolClient, events: StockEvent[], topicPrefix: s
           }
     })
   )
-  await enqueueAll(
-    client,
-    moved.map((order) => announcement(order, topicPrefix))
-  )
+  await enqueueAll(client, moved.map(announcement))
 }
 
 /**
@@ -69,26 +61,24 @@ async function applyAll(client: PoolClient, events: StockEvent[], topicPrefix: s
  * the outbox. An order no longer PENDING (cancelled, expired) is left as it is: the catalog
  * releases its stock on the order.cancelled / order.rejected it already has. Every event once.
  */
-export function stockEventsHandler(deps: { pool: Pool; topicPrefix: string }) {
+export function stockEventsHandler(deps: { pool: Pool }) {
   return async function handle(event: IncomingEvent): Promise<void> {
     if (!isStockAnswer(event)) return
-    await handleOnce(deps.pool, CONSUMER, event.envelope.id, (client) =>
-      applyAll(client, [event], deps.topicPrefix)
-    )
+    await handleOnce(deps.pool, CONSUMER, event.envelope.id, (client) => applyAll(client, [event]))
   }
 }
 
 /** The same for consecutive events of a partition, in one transaction (one commit for all). */
-export function stockEventsBatchHandler(deps: { pool: Pool; topicPrefix: string }) {
+export function stockEventsBatchHandler(deps: { pool: Pool }) {
   return async function handleBatch(events: IncomingEvent[]): Promise<void> {
     await handleBatchOnce(deps.pool, CONSUMER, events.filter(isStockAnswer), (client, fresh) =>
-      applyAll(client, fresh, deps.topicPrefix)
+      applyAll(client, fresh)
     )
   }
 }
 
 /** Rejects PENDING orders older than `timeoutMs` as expired (the catalog then releases any stock). */
-export async function expirePending(pool: Pool, timeoutMs: number, topicPrefix: string): Promise<number> {
+export async function expirePending(pool: Pool, timeoutMs: number): Promise<number> {
   return withTransaction(pool, async (client) => {
     const ids = await claimExpired(client, timeoutMs, 100)
     const reason = 'expired: no answer from the catalog in time'
@@ -97,10 +87,7 @@ export async function expirePending(pool: Pool, timeoutMs: number, topicPrefix: 
       ['PENDING'],
       ids.map((id) => ({ id, to: 'REJECTED' as const, reason }))
     )
-    await enqueueAll(
-      client,
-      moved.map((order) => announcement(order, topicPrefix))
-    )
+    await enqueueAll(client, moved.map(announcement))
     return ids.length
   })
 }

@@ -3,7 +3,7 @@ import Type from 'typebox'
 import { ErrorBodySchema } from '@platform/contracts'
 import { AppError, NotFoundError } from '@platform/errors'
 import { callerOf } from '@platform/http-kit'
-import { createEnvelope, enqueue } from '@platform/messaging'
+import { enqueue } from '@platform/messaging'
 import { withTransaction } from '@platform/postgres'
 import {
   findIdempotent,
@@ -14,15 +14,16 @@ import {
   listOrders,
   transition
 } from '../adapters/orders-repository.ts'
-import { assertTransition, OrderSchema, PlaceOrderSchema, type Order } from '../domain/order.ts'
+import { cancelOrder } from '../domain/cancel-order.ts'
+import { OrderSchema, PlaceOrderSchema, type Order } from '../domain/order.ts'
 import { placeOrder } from '../domain/place-order.ts'
+import { events } from '../events.ts'
 
 export interface OrderRoutesOptions {
   products: (
     ids: string[],
     requestId: string
   ) => Promise<Array<{ id: string; priceMinor: number; currency: string; active: boolean }>>
-  topicPrefix: string
 }
 
 const IdParams = Type.Object({ id: Type.String({ format: 'uuid' }) })
@@ -35,10 +36,7 @@ const Errors = {
   503: ErrorBodySchema
 }
 
-export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (
-  app,
-  { products, topicPrefix }
-) => {
+export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async (app, { products }) => {
   const pg = app.pg
   const event = (type: 'order.placed' | 'order.cancelled', order: Order) => {
     const data =
@@ -51,8 +49,8 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
             currency: order.currency
           }
         : { orderId: order.id, customerId: order.customerId }
-    const { envelope, message } = createEnvelope(type, data as never, { source: 'order', subject: order.id })
-    return { id: envelope.id, message: { ...message, topic: `${topicPrefix}${message.topic}` } }
+    const { envelope, message } = events.create(type, data as never, { source: 'order', subject: order.id })
+    return { id: envelope.id, message }
   }
 
   app.post(
@@ -123,16 +121,16 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
     { schema: { params: IdParams, response: { 200: OrderSchema, ...Errors } } },
     async (request) => {
       const customerId = callerOf(request).id
-      return withTransaction(pg, async (client) => {
-        const current = await findOrder(client, request.params.id, customerId)
-        if (!current) throw new NotFoundError('ORDER_NOT_FOUND', 'no such order')
-        assertTransition(current.status, 'CANCELLED')
-        const cancelled = await transition(client, current.id, [current.status], 'CANCELLED')
-        if (!cancelled) throw new AppError(409, 'ILLEGAL_TRANSITION', 'the order changed; read it again') // raced with the saga
-        const message = event('order.cancelled', cancelled)
-        await enqueue(client, message.id, message.message)
-        return cancelled
-      })
+      return withTransaction(pg, (client) =>
+        cancelOrder(customerId, request.params.id, {
+          find: (id, customer) => findOrder(client, id, customer),
+          cancel: (order) => transition(client, order.id, [order.status], 'CANCELLED'),
+          announce: async (order) => {
+            const cancelled = event('order.cancelled', order)
+            await enqueue(client, cancelled.id, cancelled.message)
+          }
+        })
+      )
     }
   )
 }
