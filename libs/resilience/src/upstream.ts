@@ -14,7 +14,7 @@ export interface UpstreamOptions {
   metrics: Metrics
   /** Per attempt; the call is really cancelled (socket closed) when it expires. Default 1000 ms. */
   timeoutMs?: number
-  /** Extra attempts for idempotent calls only. Default 2. */
+  /** Extra attempts: for idempotent calls, and for any call that never reached an instance. Default 2. */
   retries?: number
   retryBaseMs?: number
   /**
@@ -122,6 +122,27 @@ function ownFailure(statusCode: number, body: unknown): boolean {
   if (statusCode !== 503) return true
   const code = answerCode(body)
   return code === undefined || code === 'OVERLOADED'
+}
+
+// Failures before the request left: the connection was never made, so nothing reached the instance.
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
+
+/**
+ * Whether a failed attempt never reached the instance — refused by the breaker, or no connection
+ * made (an instance that stopped listening: a restart, a roll) — so any call, a POST too, may go to
+ * another one without risk of doing it twice.
+ */
+function neverSent(err: unknown): boolean {
+  if (!(err instanceof UpstreamUnavailableError)) return false
+  if (err.reason === 'circuit_open') return true
+  if (err.reason !== 'unreachable') return false
+  for (let cause = err.cause; cause; cause = (cause as { cause?: unknown }).cause) {
+    const { code, errors } = cause as { code?: string; errors?: Array<{ code?: string }> }
+    if (NOT_CONNECTED.has(code ?? '')) return true
+    // A dual-stack connect (localhost: ::1, then 127.0.0.1) fails with every address's error.
+    if (errors?.length && errors.every((e) => NOT_CONNECTED.has(e.code ?? ''))) return true
+  }
+  return false
 }
 
 /** Whether a failed attempt may be repeated: no answer, a timeout, 502, 504, an instance's 503. */
@@ -308,7 +329,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       try {
         forgetGone()
         budget.recordCall()
-        const attempts = request.idempotent || isIdempotent(request.method) ? 1 + retries : 1
+        const safe = request.idempotent || isIdempotent(request.method)
         const tried: { instance?: string } = {}
         for (let i = 0; ; i++) {
           try {
@@ -319,7 +340,10 @@ export function createUpstream(options: UpstreamOptions): Upstream {
             const elsewhere = options.instances().some((other) => other !== tried.instance && usable(other))
             const after = elsewhere ? 0 : retryAfterMs(err)
             const again =
-              retryable(err) && i + 1 < attempts && !request.signal?.aborted && after <= retryMaxMs
+              (safe ? retryable(err) : neverSent(err)) &&
+              i < retries &&
+              !request.signal?.aborted &&
+              after <= retryMaxMs
             if (again && !budget.tryRetry()) {
               retryCount.inc({ upstream: name, outcome: 'budget_exhausted' })
             } else if (again) {

@@ -77,6 +77,33 @@ test('only idempotent calls are retried', async (t) => {
   ])
 })
 
+test('a call that never reached an instance goes to another, a POST too; one that reached it is not repeated', async (t) => {
+  const server = await testServer()
+  server.handle = (req, res) =>
+    req.url === '/reset' ? res.socket!.destroy() : json(res, 200, { ok: true, method: req.method })
+  const gone = 'http://127.0.0.1:1' // nothing listens: the connection is refused, nothing was sent
+  const { client } = upstream([gone, server.url])
+  t.after(() => Promise.all([client.close(), server.close()]))
+
+  for (let i = 0; i < 4; i++) {
+    server.hits = 0
+    const res = await client.request<{ method: string }>({ method: 'POST', path: '/orders/1/cancel' })
+    assert.equal(res.statusCode, 200)
+    assert.equal(res.body.method, 'POST')
+    assert.equal(server.hits, 1, 'done once')
+  }
+
+  // Reached, then the connection dropped: it may have been done, so a POST is not sent again.
+  const { client: direct } = upstream([server.url])
+  t.after(() => direct.close())
+  server.hits = 0
+  await assert.rejects(
+    direct.request({ method: 'POST', path: '/reset' }),
+    (err: UpstreamUnavailableError) => err.code === 'UPSTREAM_UNREACHABLE'
+  )
+  assert.equal(server.hits, 1)
+})
+
 test('a timed-out call is cancelled: typed error, and the socket is closed rather than left busy', async (t) => {
   const server = await testServer()
   server.handle = () => {} // never answers
