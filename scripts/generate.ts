@@ -15,10 +15,9 @@ const END = '# --- end of generated entries ---'
 
 const deployOf = (m: Manifest) => m.deploy ?? {}
 /** The services a service calls: the edge also calls every service with public routes. */
-let everyone: Manifest[] = []
-const callsOf = (m: Manifest) =>
+const callsOf = (m: Manifest, all: Manifest[]) =>
   m.edge
-    ? [...new Set([...m.calls, ...everyone.filter((s) => !s.edge && s.routes.length > 0).map((s) => s.name)])]
+    ? [...new Set([...m.calls, ...all.filter((s) => !s.edge && s.routes.length > 0).map((s) => s.name)])]
     : m.calls
 const usesKafka = (m: Manifest) => m.produces.length > 0 || m.consumes.length > 0
 const pgUrl = (db: string) => `postgres://${db}:${db}@postgres:5432/${db}`
@@ -54,7 +53,7 @@ function composeEntries(all: Manifest[]): string {
         ...(usesKafka(m) ? ['kafka'] : []),
         'consul',
         ...(m.smtp ? ['mailpit'] : []),
-        ...callsOf(m)
+        ...callsOf(m, all)
       ]
       const completed = [
         ...(usesKafka(m) ? ['kafka-topics'] : []),
@@ -87,13 +86,13 @@ function helmEntries(all: Manifest[]): string {
     .map((m) => {
       const d = deployOf(m)
       const replicas = d.replicas ?? 1
-      const callers = all.filter((c) => callsOf(c).includes(m.name)).map((c) => c.name)
+      const callers = all.filter((c) => callsOf(c, all).includes(m.name)).map((c) => c.name)
       const egress = [
         ...(m.database ? ['postgres'] : []),
         ...(m.redis ? ['redis'] : []),
         ...(usesKafka(m) ? ['kafka'] : []),
         ...(m.smtp ? ['mailpit'] : []),
-        ...callsOf(m)
+        ...callsOf(m, all)
       ]
       const env = envOf(m)
       return [
@@ -191,7 +190,6 @@ function between(file: string, text: string, entries: string): string {
 }
 
 export function generated(all: Manifest[] = manifests()): Map<string, (current: string) => string> {
-  everyone = all
   const edge = all.find((m) => m.edge)
   return new Map<string, (current: string) => string>([
     ...(edge
