@@ -38,6 +38,18 @@ say() { printf '%s\n' "$*" >&2; }
 step() { printf '» %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # The services of this repository, from their manifests (services/<name>/service.json).
+# Dangling images: earlier builds of the same tags. Those of the last day stay (the untagged build
+# stage is the layer cache the next build reuses) unless the disk is over 80 % full: a full disk
+# makes the kubelet and containerd evict images the cluster needs.
+prune_images() {
+  local used
+  used=$(df --output=pcent / | tail -n 1 | tr -dc 0-9)
+  if [ "${used:-0}" -ge 80 ]; then
+    docker image prune -f >/dev/null 2>&1 || true
+  else
+    docker image prune -f --filter until=24h >/dev/null 2>&1 || true
+  fi
+}
 service_names() { node "$ROOT/scripts/services.ts" names; }
 
 # wait_for NAME SECONDS CMD... — polls CMD every 0.2 s until it succeeds; fails with NAME's log tail.

@@ -30,6 +30,4 @@ for service in "${SERVICES[@]}"; do
 done
 printf '{ "base": "%s", "goalBytes": 250000000, "sizes": { %s } }\n' "$BASE" "$(IFS=,; echo "${sizes[*]}")" \
   > "$ROOT/bench-results/images-latest.json"
-# Untagged images older than a day: earlier builds of the same tags. Recent ones stay: the build
-# stage is untagged, and it is the layer cache the next build (and docker compose build) reuses.
-docker image prune -f --filter until=24h >/dev/null 2>&1 || true
+prune_images

@@ -222,5 +222,4 @@ build_image() {
 }
 
 for name in "${names[@]}"; do build_image "$name"; done
-# Untagged images older than a day: earlier builds. Recent ones stay: they are the layer cache.
-docker image prune -f --filter until=24h >/dev/null 2>&1 || true
+prune_images

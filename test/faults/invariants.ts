@@ -139,11 +139,21 @@ export async function checkInvariants(
       detail: failures.length ? failures.slice(0, 5).join('; ') : detail
     })
 
+  const undecided = report.placed.filter((p) => !FINAL.has(state.orders.get(p.id) ?? ''))
   check(
     'every accepted order reached a final state',
-    report.placed
-      .filter((p) => !FINAL.has(state.orders.get(p.id) ?? ''))
-      .map((p) => `${p.id} ${state.orders.get(p.id)}`),
+    undecided.length === 0
+      ? []
+      : [
+          `${undecided.length} not: ${undecided
+            .slice(0, 3)
+            .map(
+              (p) =>
+                `${p.id} ${state.orders.get(p.id)} (reservation ${state.reservations.get(p.id)?.status ?? 'none'})`
+            )
+            .join(', ')}`,
+          `consumers: ${await consumers()}`
+        ],
     `${report.placed.length} orders`
   )
   check(
@@ -190,6 +200,34 @@ export async function checkInvariants(
     await platformHealthy(instances)
   )
   return results
+}
+
+/**
+ * Where the events wait, for a failure's message: each instance's consumer lag above zero and its
+ * replaced consumers, read from its /metrics (found through Consul).
+ */
+async function consumers(): Promise<string> {
+  const parts: string[] = []
+  for (const name of ['catalog', 'order', 'notification']) {
+    try {
+      const res = await fetch(`${stack.consul.url}/v1/health/service/${name}`)
+      const entries = (await res.json()) as Array<{ Service: { Address: string; Port: number } }>
+      for (const { Service } of entries) {
+        const text = await (await fetch(`http://${Service.Address}:${Service.Port}/metrics`)).text()
+        const lines = text
+          .split('\n')
+          .filter(
+            (l) =>
+              (l.startsWith('kafka_consumer_lag_messages{') && !l.endsWith(' 0')) ||
+              l.startsWith('kafka_consumer_replaced_total{')
+          )
+        parts.push(`${name}@${Service.Port}: ${lines.join(' ') || 'no lag'}`)
+      }
+    } catch (err) {
+      parts.push(`${name}: ${(err as Error).message}`)
+    }
+  }
+  return parts.join(' | ')
 }
 
 async function platformHealthy(instances: Record<string, number>): Promise<string[]> {

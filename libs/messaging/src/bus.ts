@@ -45,6 +45,11 @@ export interface SubscribeOptions {
   /** How often the group's lag is measured from the broker (besides after each batch). Default 10 s. */
   lagIntervalMs?: number
   fromBeginning?: boolean
+  /**
+   * A consumer that has neither fetched nor heartbeaten for this long is replaced by a new one
+   * (as is one kafkajs gave up on). Default 60 s.
+   */
+  stallMs?: number
   /** Partitions processed side by side (order is kept within each). Default 1. */
   partitionsConcurrently?: number
 }

@@ -5,6 +5,7 @@ import {
   Partitioners,
   type Admin,
   type Consumer,
+  type EachBatchPayload,
   type IHeaders,
   type KafkaMessage,
   type Producer
@@ -76,7 +77,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
   const codec = createEventCodec(options.events)
   let producer: Producer | undefined
   let connecting: Promise<Producer> | undefined
-  const consumers = new Set<Consumer>()
+  const subscriptions = new Set<Subscription>()
 
   function connectedProducer(): Promise<Producer> {
     if (producer) return Promise.resolve(producer)
@@ -203,28 +204,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     const maxAttempts = spec.maxAttempts ?? 3
     const retryBaseMs = spec.retryBaseMs ?? 200
     const maxBatchSize = spec.maxBatchSize ?? 100
-    // A fetch waits at most 1 s for data (it returns as soon as any arrives): stopping waits for it.
-    // A member that died without leaving holds its partitions until its session expires: 10 s
-    // (kafkajs's default is 30 s), so a crashed instance's partitions move on quickly and its
-    // restart joins quickly.
-    const consumer = kafka.consumer({
-      groupId: spec.groupId,
-      allowAutoTopicCreation: false,
-      maxWaitTimeInMs: 1000,
-      sessionTimeout: 10_000,
-      heartbeatInterval: 2_000
-    })
-    consumers.add(consumer)
     // Counted from 0, so an alert on increase() sees the first dead letter too.
     for (const topic of spec.topics) metrics.deadLettered.inc({ topic }, 0)
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      metrics.lag.set(
-        { group: spec.groupId, topic: payload.topic, partition: String(payload.partition) },
-        Number(payload.offsetLag)
-      )
-    })
-    await consumer.connect()
-    await consumer.subscribe({ topics: spec.topics, fromBeginning: spec.fromBeginning ?? false })
     const isTransient = spec.isTransient ?? isDependencyUnavailable
     const maxTransientBackoffMs = spec.maxTransientBackoffMs ?? 5000
 
@@ -310,70 +291,166 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       return handled
     }
 
-    await consumer.run({
-      partitionsConsumedConcurrently: spec.partitionsConcurrently ?? 1,
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        const { topic, partition } = batch
-        const control: BatchControl = { isRunning, isStale, heartbeat }
-        let run: Array<{ event: IncomingEvent; message: KafkaMessage }> = []
-        let abandoned = false
-        const flush = async () => {
-          if (run.length === 0 || abandoned) return
-          const handled = await handleRun(run, control)
-          if (handled > 0) resolveOffset(run[handled - 1]!.message.offset)
-          abandoned = handled < run.length
-          run = []
-          if (!abandoned) await heartbeat()
-        }
-        for (const message of batch.messages) {
-          // Stopping or rebalanced away: what is not resolved is fetched again by the next owner.
-          if (!isRunning() || isStale() || abandoned) return
-          let event: IncomingEvent
-          try {
-            event = {
-              envelope: codec.decode(message.value),
-              topic,
-              partition,
-              offset: message.offset,
-              key: message.key?.toString(),
-              headers: headersOf(message)
-            }
-          } catch (err) {
-            // Not retryable: the same bytes will never become valid. Earlier events go first.
-            await flush()
-            if (abandoned) return
-            await deadLetter(topic, partition, message, 'schema', (err as Error).message, 0)
-            resolveOffset(message.offset)
-            continue
-          }
-          run.push({ event, message })
-          if (run.length >= maxBatchSize) await flush()
-        }
-        await flush()
+    const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload) => {
+      const { topic, partition } = batch
+      const control: BatchControl = { isRunning, isStale, heartbeat }
+      let run: Array<{ event: IncomingEvent; message: KafkaMessage }> = []
+      let abandoned = false
+      const flush = async () => {
+        if (run.length === 0 || abandoned) return
+        const handled = await handleRun(run, control)
+        if (handled > 0) resolveOffset(run[handled - 1]!.message.offset)
+        abandoned = handled < run.length
+        run = []
+        if (!abandoned) await heartbeat()
       }
-    })
+      for (const message of batch.messages) {
+        // Stopping or rebalanced away: what is not resolved is fetched again by the next owner.
+        if (!isRunning() || isStale() || abandoned) return
+        let event: IncomingEvent
+        try {
+          event = {
+            envelope: codec.decode(message.value),
+            topic,
+            partition,
+            offset: message.offset,
+            key: message.key?.toString(),
+            headers: headersOf(message)
+          }
+        } catch (err) {
+          // Not retryable: the same bytes will never become valid. Earlier events go first.
+          await flush()
+          if (abandoned) return
+          await deadLetter(topic, partition, message, 'schema', (err as Error).message, 0)
+          resolveOffset(message.offset)
+          continue
+        }
+        run.push({ event, message })
+        if (run.length >= maxBatchSize) await flush()
+      }
+      await flush()
+    }
+
+    // kafkajs restarts a consumer after most failures, but gives up after some (a crash it deems
+    // fatal) and has been seen to stop fetching without one. Either way the group's events would
+    // wait for the process to restart: the consumer is replaced by a new one instead, retried with
+    // backoff while Kafka is away. Stalled: no fetch, heartbeat, join or rebalance for `stallMs`.
+    const stallMs = spec.stallMs ?? 60_000
+    let current: Consumer | undefined
+    let lastSign = Date.now()
+    let replacing: Promise<void> | undefined
+    let stopped = false
+    const halt = new AbortController()
+
+    // A fetch waits at most 1 s for data (it returns as soon as any arrives): stopping waits for it.
+    // A member that died without leaving holds its partitions until its session expires: 10 s
+    // (kafkajs's default is 30 s), so a crashed instance's partitions move on quickly and its
+    // restart joins quickly.
+    async function startConsumer(): Promise<void> {
+      const consumer = kafka.consumer({
+        groupId: spec.groupId,
+        allowAutoTopicCreation: false,
+        maxWaitTimeInMs: 1000,
+        sessionTimeout: 10_000,
+        heartbeatInterval: 2_000
+      })
+      current = consumer
+      lastSign = Date.now()
+      const { END_BATCH_PROCESS, FETCH_START, HEARTBEAT, GROUP_JOIN, REBALANCING, CRASH } = consumer.events
+      consumer.on(END_BATCH_PROCESS, ({ payload }) => {
+        lastSign = Date.now()
+        metrics.lag.set(
+          { group: spec.groupId, topic: payload.topic, partition: String(payload.partition) },
+          Number(payload.offsetLag)
+        )
+      })
+      // A consumer disconnected while it was still joining can be restarted by kafkajs afterwards
+      // (its join fails, and the crash handler schedules a restart): one that is no longer ours
+      // and shows life is disconnected again, after kafkajs has set that restart.
+      const retired = () => stopped || consumer !== current
+      const retire = () => setImmediate(() => void consumer.disconnect().catch(() => undefined))
+      for (const sign of [FETCH_START, HEARTBEAT, GROUP_JOIN, REBALANCING])
+        consumer.on(sign, () => (retired() ? retire() : (lastSign = Date.now())))
+      consumer.on(CRASH, ({ payload }) => {
+        if (retired()) retire()
+        else if (!payload.restart) replace(consumer, 'crashed', payload.error.message)
+      })
+      try {
+        await consumer.connect()
+        await consumer.subscribe({ topics: spec.topics, fromBeginning: spec.fromBeginning ?? false })
+        await consumer.run({
+          partitionsConsumedConcurrently: spec.partitionsConcurrently ?? 1,
+          eachBatchAutoResolve: false,
+          eachBatch
+        })
+      } catch (err) {
+        await consumer.disconnect().catch(() => undefined)
+        throw err
+      }
+    }
+
+    function replace(consumer: Consumer, reason: 'crashed' | 'stalled', detail: string): void {
+      if (stopped || replacing || consumer !== current) return
+      metrics.replaced.inc({ group: spec.groupId, reason })
+      options.log?.('warn', 'replacing the Kafka consumer', { group: spec.groupId, reason, detail })
+      replacing = (async () => {
+        await consumer.disconnect().catch(() => undefined)
+        for (let attempt = 0; !stopped; attempt++) {
+          try {
+            await startConsumer()
+            return
+          } catch (err) {
+            options.log?.('warn', 'the new Kafka consumer could not start; trying again', {
+              group: spec.groupId,
+              error: (err as Error).message
+            })
+            await sleep(Math.min(10_000, 500 * 2 ** Math.min(attempt, 5)), undefined, {
+              signal: halt.signal
+            }).catch(() => undefined)
+          }
+        }
+      })().finally(() => {
+        replacing = undefined
+        lastSign = Date.now()
+      })
+    }
+
+    await startConsumer()
+    const watchdog = setInterval(
+      () => {
+        const quiet = Date.now() - lastSign
+        if (current && quiet > stallMs)
+          replace(current, 'stalled', `no fetch or heartbeat for ${Math.round(quiet / 1000)} s`)
+      },
+      Math.max(100, stallMs / 4)
+    )
+    watchdog.unref()
     const lagTimer = setInterval(
       () => void measureLag(spec.groupId, spec.topics).catch(() => undefined), // Kafka away: next round
       spec.lagIntervalMs ?? 10_000
     )
     lagTimer.unref()
-    return {
+    const subscription: Subscription = {
       async stop() {
+        stopped = true
+        halt.abort()
+        subscriptions.delete(subscription)
         clearInterval(lagTimer)
+        clearInterval(watchdog)
+        await replacing
         // kafkajs waits for the message in hand, then commits the offsets of finished messages.
-        await consumer.disconnect()
-        consumers.delete(consumer)
+        await current?.disconnect()
       }
     }
+    subscriptions.add(subscription)
+    return subscription
   }
 
   return {
     publish,
     subscribe,
     async close() {
-      await Promise.all([...consumers].map((c) => c.disconnect()))
-      consumers.clear()
+      await Promise.all([...subscriptions].map((s) => s.stop()))
       await admin?.disconnect()
       admin = undefined
       await producer?.disconnect()

@@ -284,8 +284,10 @@ test('a database away for seconds holds the partition instead of dead-lettering 
   const proxy = createServer((client) => {
     const upstream = connect(stack.postgres.port, stack.postgres.host)
     client.pipe(upstream).pipe(client)
-    client.on('error', () => upstream.destroy())
-    upstream.on('error', () => client.destroy())
+    // Closed, not only ended: the pg client destroys a socket that times out while connecting, and
+    // its other half would keep the proxy (and the test) open.
+    client.on('close', () => upstream.destroy())
+    upstream.on('close', () => client.destroy())
   })
   f.defer(() => new Promise((resolve) => proxy.close(resolve)))
   const db = createPool({ connectionString: f.url.replace(/:\d+\//, `:${port}/`), connectionTimeoutMs: 500 })
@@ -377,4 +379,73 @@ test('a consumer stuck on an event shows its lag growing (measured from the brok
     return total >= 6 ? total : undefined
   })
   assert.equal(lag, 6, 'nothing committed: the whole partition is behind')
+})
+
+test('a consumer kafkajs gives up on (a crash it does not restart) is replaced, and its events still arrive', async (t) => {
+  const f = await fixture(t)
+  const first = cancelled(f.topic)
+  const second = cancelled(f.topic)
+  const groupId = `test-${randomUUID()}`
+  const handled: string[] = []
+  let failed = false
+  const subscription = await f.bus.subscribe({
+    groupId,
+    topics: [f.topic],
+    fromBeginning: true,
+    handle: async (event) => {
+      if (!failed) {
+        failed = true
+        throw new Error('the first attempt fails')
+      }
+      handled.push(event.envelope.id)
+    },
+    // Thrown out of the batch with retriable: false, as kafkajs's own fatal errors are: kafkajs
+    // crashes the consumer and does not restart it.
+    isTransient: (err) => {
+      if ((err as Error).message === 'the first attempt fails')
+        throw Object.assign(new Error('fatal to kafkajs'), { retriable: false })
+      return false
+    }
+  })
+  f.defer(() => subscription.stop())
+  await f.bus.publish([first.message])
+  await eventually(30_000, 'the event handled by the replacement', async () =>
+    handled.includes(first.envelope.id) ? true : undefined
+  )
+  await f.bus.publish([second.message])
+  await eventually(30_000, 'a later event handled', async () =>
+    handled.includes(second.envelope.id) ? true : undefined
+  )
+  const text = await f.metrics.registry.metrics()
+  assert.equal(readSample(text, 'kafka_consumer_replaced_total', { group: groupId, reason: 'crashed' }), 1)
+  assert.deepEqual(handled, [first.envelope.id, second.envelope.id], 'each event handled once')
+})
+
+test('a consumer that neither fetches nor heartbeats for stallMs is replaced', async (t) => {
+  const f = await fixture(t)
+  const events = [cancelled(f.topic), cancelled(f.topic)]
+  const groupId = `test-${randomUUID()}`
+  const handled: string[] = []
+  let calls = 0
+  const subscription = await f.bus.subscribe({
+    groupId,
+    topics: [f.topic],
+    fromBeginning: true,
+    stallMs: 1500,
+    // The first call hangs for 4 s without a heartbeat: the watchdog sees a stalled consumer.
+    handle: async (event) => {
+      if (calls++ === 0) await new Promise((resolve) => setTimeout(resolve, 4000))
+      handled.push(event.envelope.id)
+    }
+  })
+  f.defer(() => subscription.stop())
+  await f.bus.publish(events.map((e) => e.message))
+  await eventually(30_000, 'both events handled', async () =>
+    events.every((e) => handled.includes(e.envelope.id)) ? true : undefined
+  )
+  const text = await f.metrics.registry.metrics()
+  assert.ok(
+    (readSample(text, 'kafka_consumer_replaced_total', { group: groupId, reason: 'stalled' }) ?? 0) >= 1,
+    'replaced as stalled'
+  )
 })

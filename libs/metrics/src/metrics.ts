@@ -134,6 +134,17 @@ export function consumerMetrics(registry: Registry) {
           labelNames: ['topic'] as const,
           registers: [registry]
         })
+    ),
+    replaced: once(
+      registry,
+      'kafka_consumer_replaced_total',
+      () =>
+        new Counter({
+          name: 'kafka_consumer_replaced_total',
+          help: 'Consumers replaced by a new one: crashed for good (kafkajs gave up) or stalled (no fetch, no heartbeat)',
+          labelNames: ['group', 'reason'] as const,
+          registers: [registry]
+        })
     )
   }
 }
