@@ -118,6 +118,10 @@ setup_toxiproxy() {
   setup_go_program toxiproxy "$TOXIPROXY_VERSION" Shopify/toxiproxy/v2 server github.com/Shopify/toxiproxy/v2/cmd/server
 }
 
+setup_actionlint() {
+  setup_go_program actionlint "$ACTIONLINT_VERSION" rhysd/actionlint actionlint github.com/rhysd/actionlint/cmd/actionlint
+}
+
 setup_vegeta() {
   setup_go_program vegeta "$VEGETA_VERSION" tsenart/vegeta/v12 vegeta github.com/tsenart/vegeta/v12
 }
@@ -216,6 +220,7 @@ else
   setup_consul
   setup_prometheus
   setup_hadolint
+  setup_actionlint
   setup_k8s_tools
 fi
 if [ ${#did[@]} -eq 0 ]; then

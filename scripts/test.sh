@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The test suite. Usage: scripts/test.sh all|unit|integration|deploy|faults
+# The test suite. Usage: scripts/test.sh all|unit|integration|affected BASE|deploy|faults
 #   unit         **/*.test.ts except integration, e2e and deploy: no infrastructure, no set-up
 #   integration  **/*.integration.test.ts and **/*.e2e.test.ts against the real stack
 #   all          set-up (Node 24, npm ci, infrastructure), lint, typecheck, then every test but deploy
+#   affected     lint, typecheck and the tests of the projects a change since BASE touches
 #   deploy       the deploy targets for real (npm run test:deploy): the compose file on the Docker
 #                engine, then the chart on a single-node Kubernetes, each torn down after its tests
 #   faults       faults injected into the running platform under traffic, invariants checked after
@@ -46,6 +47,23 @@ case $mode in
     mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.test.ts' \
       | grep -v -e '^test/fixtures/' -e '\.deploy\.test\.ts$' -e '\.faults\.test\.ts$')
     run_tests "${files[@]}"
+    ;;
+  affected)
+    # The lint, typecheck and tests of the Nx projects changed since BASE and of those depending on
+    # them (scripts/affected.ts): what a pull request's workflow runs. Usage: affected BASE [HEAD]
+    [ -n "${2:-}" ] || die "usage: scripts/test.sh affected BASE [HEAD]"
+    setup
+    mapfile -t roots < <(node scripts/affected.ts --base "$2" ${3:+--head "$3"} \
+      | node -e 'for (const r of JSON.parse(require("fs").readFileSync(0, "utf8")).roots) console.log(r)')
+    [ ${#roots[@]} -gt 0 ] || { say "nothing affected since $2"; exit 0; }
+    say "affected: ${roots[*]}"
+    bash scripts/infra.sh up
+    step "lint"; bash scripts/run.sh eslint "${roots[@]}" --max-warnings=0
+    step "typecheck"; tsc -p tsconfig.json
+    step "tests"
+    mapfile -t files < <(git ls-files --cached --others --exclude-standard "${roots[@]/%//*.test.ts}" \
+      | grep -v -e '\.deploy\.test\.ts$' -e '\.faults\.test\.ts$')
+    [ ${#files[@]} -eq 0 ] || run_tests "${files[@]}"
     ;;
   deploy)
     setup

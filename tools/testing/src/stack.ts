@@ -51,6 +51,7 @@ function toolsDir(): URL {
 /** Programs the stack installed under .tools/, for tests that start a private server of their own. */
 export const tools = {
   consul: fileURLToPath(new URL(`consul/${setting('CONSUL_VERSION')}/consul`, toolsDir())),
+  actionlint: fileURLToPath(new URL(`actionlint/${setting('ACTIONLINT_VERSION')}/actionlint`, toolsDir())),
   /** Built by `scripts/setup.sh faults`. */
   toxiproxy: fileURLToPath(new URL(`toxiproxy/${setting('TOXIPROXY_VERSION')}/server`, toolsDir()))
 }
