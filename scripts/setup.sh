@@ -122,6 +122,18 @@ setup_actionlint() {
   setup_go_program actionlint "$ACTIONLINT_VERSION" rhysd/actionlint actionlint github.com/rhysd/actionlint/cmd/actionlint
 }
 
+# Renovate's JSON schema, from its npm release (npm checks the tarball's integrity); the package
+# itself (with its hundred dependencies) is never installed: the tests only validate the config.
+setup_renovate_schema() {
+  local dir=$TOOLS/renovate/$RENOVATE_VERSION
+  [ -f "$dir/renovate-schema.json" ] && return 0
+  local tmp; tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent "renovate@$RENOVATE_VERSION" >/dev/null && tar xzf "renovate-$RENOVATE_VERSION.tgz" package/renovate-schema.json) \
+    || { rm -rf "$tmp"; die "fetching renovate-schema.json of renovate $RENOVATE_VERSION from the npm registry failed"; }
+  mkdir -p "$dir" && mv "$tmp/package/renovate-schema.json" "$dir/" && rm -rf "$tmp"
+  did+=("Renovate's schema $RENOVATE_VERSION into $dir")
+}
+
 setup_vegeta() {
   setup_go_program vegeta "$VEGETA_VERSION" tsenart/vegeta/v12 vegeta github.com/tsenart/vegeta/v12
 }
@@ -221,6 +233,7 @@ else
   setup_prometheus
   setup_hadolint
   setup_actionlint
+  setup_renovate_schema
   setup_k8s_tools
 fi
 if [ ${#did[@]} -eq 0 ]; then

@@ -52,6 +52,75 @@ test('each image: under 250 MB, non-root, OCI labels, a health check on /health/
   }
 })
 
+// Every package an image carries, as name@version: each folder under a node_modules that has a
+// package.json, workspace links left out (they are the platform's own code).
+const LIST_PACKAGES = `
+const { readdirSync, readFileSync, lstatSync } = require('node:fs')
+const found = new Set()
+function walk(dir) {
+  let names = []
+  try { names = readdirSync(dir) } catch { return }
+  for (const name of names) {
+    if (name.startsWith('.')) continue
+    const path = dir + '/' + name
+    if (name.startsWith('@')) { walk(path); continue }
+    if (lstatSync(path).isSymbolicLink()) continue
+    try {
+      const pkg = JSON.parse(readFileSync(path + '/package.json', 'utf8'))
+      found.add(pkg.name + '@' + pkg.version)
+    } catch {}
+    walk(path + '/node_modules')
+  }
+}
+walk('/app/node_modules')
+for (const d of readdirSync('/app/libs')) walk('/app/libs/' + d + '/node_modules')
+walk(process.cwd() + '/node_modules')
+console.log(JSON.stringify([...found]))`
+
+interface Component {
+  name: string
+  group?: string
+  version: string
+  components?: Component[]
+}
+
+test('each image has a CycloneDX SBOM naming every package it carries, at that version, and no dev tool', async () => {
+  for (const service of SERVICES) {
+    const bom = JSON.parse(await readFile(`${root}dist/sbom/platform-${service}.cdx.json`, 'utf8')) as {
+      bomFormat: string
+      specVersion: string
+      components: Component[]
+    }
+    assert.equal(bom.bomFormat, 'CycloneDX')
+    const listed = new Set<string>()
+    const walk = (list: Component[] = []) => {
+      for (const c of list) {
+        listed.add(`${c.group ? `${c.group}/` : ''}${c.name}@${c.version}`)
+        walk(c.components)
+      }
+    }
+    walk(bom.components)
+    const { stdout } = await run('docker', [
+      'run',
+      '--rm',
+      '--entrypoint',
+      'node',
+      `platform/${service}:dev`,
+      '-e',
+      LIST_PACKAGES
+    ])
+    const carried = JSON.parse(stdout) as string[]
+    assert.ok(carried.length > 20, `platform/${service} carries ${carried.length} packages`)
+    assert.deepEqual(
+      carried.filter((p) => !listed.has(p)),
+      [],
+      `platform/${service}: packages in the image but not in its SBOM`
+    )
+    for (const tool of ['typescript', 'eslint', 'nx', '@cyclonedx/cyclonedx-npm'])
+      assert.ok(![...listed].some((p) => p.startsWith(`${tool}@`)), `${service}: ${tool} is a dev tool`)
+  }
+})
+
 async function envFor(service: string, port: number, prefix: string): Promise<Record<string, string>> {
   const base = {
     HOST: '127.0.0.1',

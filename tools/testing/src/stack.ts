@@ -52,6 +52,10 @@ function toolsDir(): URL {
 export const tools = {
   consul: fileURLToPath(new URL(`consul/${setting('CONSUL_VERSION')}/consul`, toolsDir())),
   actionlint: fileURLToPath(new URL(`actionlint/${setting('ACTIONLINT_VERSION')}/actionlint`, toolsDir())),
+  /** Renovate's JSON schema (renovate-schema.json of its npm release), fetched by setup. */
+  renovateSchema: fileURLToPath(
+    new URL(`renovate/${setting('RENOVATE_VERSION')}/renovate-schema.json`, toolsDir())
+  ),
   /** Built by `scripts/setup.sh faults`. */
   toxiproxy: fileURLToPath(new URL(`toxiproxy/${setting('TOXIPROXY_VERSION')}/server`, toolsDir()))
 }
