@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import * as prettier from 'prettier'
 import { ManifestSchema, type Manifest } from '../libs/service/src/manifest.ts'
 import { manifests } from './services.ts'
+import { loadSlos, sloDashboard, sloRules } from './slo.ts'
 
 const root = new URL('../', import.meta.url)
 const BEGIN =
@@ -199,7 +200,9 @@ export function generated(all: Manifest[] = manifests()): Map<string, (current: 
     ['deploy/postgres/init.sql', () => initSql(all)],
     ['deploy/kafka/topics.json', (text) => topics(all, text)],
     ['docker-compose.yml', (text) => between('docker-compose.yml', text, composeEntries(all))],
-    ['helm/platform/values.yaml', (text) => between('helm/platform/values.yaml', text, helmEntries(all))]
+    ['helm/platform/values.yaml', (text) => between('helm/platform/values.yaml', text, helmEntries(all))],
+    ['deploy/prometheus/rules/slo.yml', () => sloRules(loadSlos())],
+    ['deploy/grafana/slo-dashboard.json', () => sloDashboard(loadSlos())]
   ])
 }
 
