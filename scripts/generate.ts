@@ -202,7 +202,7 @@ export function generated(all: Manifest[] = manifests()): Map<string, (current: 
     ['docker-compose.yml', (text) => between('docker-compose.yml', text, composeEntries(all))],
     ['helm/platform/values.yaml', (text) => between('helm/platform/values.yaml', text, helmEntries(all))],
     ['deploy/prometheus/rules/slo.yml', () => sloRules(loadSlos())],
-    ['deploy/grafana/slo-dashboard.json', () => sloDashboard(loadSlos())]
+    ['deploy/grafana/dashboards/slo.json', () => sloDashboard(loadSlos())]
   ])
 }
 

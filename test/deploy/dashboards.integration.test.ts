@@ -28,7 +28,7 @@ test('every dashboard panel has a query, and promtool parses each one', async (t
   assert.match(stdout, new RegExp(`SUCCESS: ${queries.length} rules found`))
 })
 
-test('every metric a panel reads is one the platform exports (or Prometheus itself makes)', async () => {
+test('every metric a panel reads is one the platform exports, records, or Prometheus itself makes', async () => {
   const sources = (
     await run(
       'git',
@@ -54,8 +54,19 @@ test('every metric a panel reads is one the platform exports (or Prometheus itse
     'on',
     'count'
   ])
+  // Series recorded by the platform's rules (the SLOs' error ratios): name:with:colons.
+  const recorded = new Set<string>()
+  for (const file of await readdir(join(root, 'deploy/prometheus/rules'))) {
+    const { groups } = parse(await readFile(join(root, 'deploy/prometheus/rules', file), 'utf8')) as {
+      groups: Array<{ rules: Array<{ record?: string }> }>
+    }
+    for (const rule of groups.flatMap((g) => g.rules)) if (rule.record) recorded.add(rule.record)
+  }
   for (const q of panelQueries()) {
+    for (const [series] of expand(q).matchAll(/\b[a-zA-Z_][a-zA-Z0-9_]*(?::[a-zA-Z0-9_]+)+/g))
+      assert.ok(recorded.has(series), `${q.dashboard} / ${q.panel}: ${series} is recorded by no rule`)
     const expr = expand(q)
+      .replace(/\b[a-zA-Z_][a-zA-Z0-9_]*(?::[a-zA-Z0-9_]+)+/g, '')
       .replace(/\{[^}]*\}/g, '')
       .replace(/\[[^\]]*\]/g, '')
     const names = [...expr.matchAll(/\b([a-zA-Z_][a-zA-Z0-9_]*)\b(?!\s*\()/g)].map((m) => m[1]!)

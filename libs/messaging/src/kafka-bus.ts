@@ -334,7 +334,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     // kafkajs restarts a consumer after most failures, but gives up after some (a crash it deems
     // fatal) and has been seen to stop fetching without one. Either way the group's events would
     // wait for the process to restart: the consumer is replaced by a new one instead, retried with
-    // backoff while Kafka is away. Stalled: no fetch, heartbeat, join or rebalance for `stallMs`.
+    // backoff while Kafka is away. Stalled: no fetch, heartbeat, join, rebalance or restart by kafkajs
+    // for `stallMs`.
     const stallMs = spec.stallMs ?? 60_000
     let current: Consumer | undefined
     let lastSign = Date.now()
@@ -374,6 +375,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
       consumer.on(CRASH, ({ payload }) => {
         if (retired()) retire()
         else if (!payload.restart) replace(consumer, 'crashed', payload.error.message)
+        else lastSign = Date.now() // kafkajs restarts it (Kafka away): not stalled
       })
       try {
         await consumer.connect()
