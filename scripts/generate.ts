@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import * as prettier from 'prettier'
 import { ManifestSchema, type Manifest } from '../libs/service/src/manifest.ts'
 import { manifests } from './services.ts'
-import { loadSlos, sloDashboard, sloRules } from './slo.ts'
+import { loadSlos, sloDashboard, sloRules, type Slo } from './slo.ts'
 
 const root = new URL('../', import.meta.url)
 const BEGIN =
@@ -192,6 +192,8 @@ function between(file: string, text: string, entries: string): string {
 
 export function generated(all: Manifest[] = manifests()): Map<string, (current: string) => string> {
   const edge = all.find((m) => m.edge)
+  let loaded: Slo[] | undefined
+  const slos = () => (loaded ??= loadSlos()) // read once for both files it compiles into
   return new Map<string, (current: string) => string>([
     ...(edge
       ? ([[`services/${edge.name}/src/routes/services.generated.ts`, () => edgeRoutes(all, edge)]] as const)
@@ -201,8 +203,8 @@ export function generated(all: Manifest[] = manifests()): Map<string, (current: 
     ['deploy/kafka/topics.json', (text) => topics(all, text)],
     ['docker-compose.yml', (text) => between('docker-compose.yml', text, composeEntries(all))],
     ['helm/platform/values.yaml', (text) => between('helm/platform/values.yaml', text, helmEntries(all))],
-    ['deploy/prometheus/rules/slo.yml', () => sloRules(loadSlos())],
-    ['deploy/grafana/dashboards/slo.json', () => sloDashboard(loadSlos())]
+    ['deploy/prometheus/rules/slo.yml', () => sloRules(slos())],
+    ['deploy/grafana/dashboards/slo.json', () => sloDashboard(slos())]
   ])
 }
 

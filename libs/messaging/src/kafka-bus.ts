@@ -337,7 +337,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     // backoff while Kafka is away. Stalled: no fetch, heartbeat, join, rebalance or restart by kafkajs
     // for `stallMs`.
     const stallMs = spec.stallMs ?? 60_000
-    let current: Consumer | undefined
+    let current!: Consumer // set by the first startConsumer(), before anything reads it
     let lastSign = Date.now()
     let replacing: Promise<void> | undefined
     let stopped = false
@@ -421,8 +421,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     const watchdog = setInterval(
       () => {
         const quiet = Date.now() - lastSign
-        if (current && quiet > stallMs)
-          replace(current, 'stalled', `no fetch or heartbeat for ${Math.round(quiet / 1000)} s`)
+        if (quiet > stallMs) replace(current, 'stalled', `no sign of life for ${Math.round(quiet / 1000)} s`)
       },
       Math.max(100, stallMs / 4)
     )
@@ -441,7 +440,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
         clearInterval(watchdog)
         await replacing
         // kafkajs waits for the message in hand, then commits the offsets of finished messages.
-        await current?.disconnect()
+        await current.disconnect()
       }
     }
     subscriptions.add(subscription)
