@@ -5,6 +5,7 @@
 //   type:contracts → may import only type:contracts
 //   type:testing   → test support (tools/testing); libs and services import it from their tests only
 //   type:tooling   → the workspace's Nx plugin (tools/platform): libs and contracts only
+//   type:app       → the web app (apps/web): the contracts' types only, never a service or a lib
 import js from '@eslint/js'
 import nx from '@nx/eslint-plugin'
 import prettier from 'eslint-config-prettier'
@@ -15,7 +16,8 @@ export const depConstraints = [
   { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts', 'type:testing'] },
   { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:contracts'] },
   { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] },
-  { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] }
+  { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: ['type:lib', 'type:contracts'] },
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:contracts'] }
 ]
 
 export default tseslint.config(
@@ -23,7 +25,7 @@ export default tseslint.config(
   js.configs.recommended,
   tseslint.configs.recommended,
   {
-    files: ['**/*.ts', '**/*.js'],
+    files: ['**/*.ts', '**/*.tsx', '**/*.js'],
     languageOptions: {
       ecmaVersion: 2024,
       sourceType: 'module',

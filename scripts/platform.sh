@@ -191,9 +191,18 @@ prepare_data() {
     || { tail -n 5 "$LOGS/catalog.log" >&2; return 1; }
 }
 
+# The web app's static files (dist/web), which the edge serves at its root: Nx rebuilds them only
+# when apps/web or the contracts changed.
+build_web() {
+  step "web: building the storefront and console (apps/web)"
+  (cd "$ROOT" && nx run web:build --output-style=stream-without-prefixes) >>"$LOGS/web-build.log" 2>&1 \
+    || { tail -n 20 "$LOGS/web-build.log" >&2; return 1; }
+}
+
 cmd_up() {
   local t0=$SECONDS name failed=0
   mkdir -p "$DATA" "$RUN" "$LOGS"
+  build_web || return 1
   bash "$ROOT/scripts/infra.sh" up || return 1
   signing_key || return 1
   prepare_data || return 1
@@ -205,6 +214,7 @@ cmd_up() {
   say "platform: up in $((SECONDS - t0)) s"
   cat >&2 <<EOF
 
+  Storefront, console   http://$CLUSTER_HOST:$NGINX_PORT/  (sign in as alice, bob or admin; password demo)
   API (through NGINX)   http://$CLUSTER_HOST:$NGINX_PORT/api/v1/products
   API documentation     http://$CLUSTER_HOST:$NGINX_PORT/api/docs
   Demo tokens           POST http://$CLUSTER_HOST:$NGINX_PORT/api/v1/auth/token {"username":"alice","password":"demo"}

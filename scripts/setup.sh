@@ -37,6 +37,8 @@ APT_NEEDS=(
   "curl:curl"
   "envsubst:gettext-base"
   "wrk:wrk"
+  # The browser the web app's tests drive (Playwright's own browser builds are out of reach here).
+  "chromium:chromium"
   # Container images and compose, verified on a local engine; the scripts' linter.
   "dockerd:docker.io"
   "docker-compose:docker-compose"

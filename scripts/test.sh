@@ -41,7 +41,7 @@ case $mode in
     setup
     bash scripts/infra.sh up
     step "lint"; bash scripts/run.sh eslint . --max-warnings=0
-    step "typecheck"; tsc -p tsconfig.json
+    step "typecheck"; tsc -p tsconfig.json && tsc -p apps/web/tsconfig.json
     step "dependencies (knip: none unused, none unlisted)"; knip --dependencies --no-progress
     step "tests"
     mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.test.ts' \
@@ -59,7 +59,7 @@ case $mode in
     say "affected: ${roots[*]}"
     bash scripts/infra.sh up
     step "lint"; bash scripts/run.sh eslint "${roots[@]}" --max-warnings=0
-    step "typecheck"; tsc -p tsconfig.json
+    step "typecheck"; tsc -p tsconfig.json && tsc -p apps/web/tsconfig.json
     step "tests"
     mapfile -t files < <(git ls-files --cached --others --exclude-standard "${roots[@]/%//*.test.ts}" \
       | grep -v -e '\.deploy\.test\.ts$' -e '\.faults\.test\.ts$')

@@ -8,6 +8,7 @@
 #   EDGE_BURST_PER_IP    requests above the rate let through at once  (default 100)
 #   EDGE_MICROCACHE_TTL  how long anonymous catalog reads are cached  (default 1s)
 #   EDGE_MAX_CONNS_PER_GATEWAY  requests in flight per gateway line; beyond, 503 at once (default 0: no cap)
+#   EDGE_WEB_ROOT        the web app's built files (apps/web)         (default /usr/share/platform/web)
 #   NGINX_WORKERS, NGINX_PID, NGINX_TEMP, NGINX_ACCESS_LOG, NGINX_ERROR_LOG
 set -eu
 template=$1
@@ -30,6 +31,7 @@ export NGINX_LISTEN="${NGINX_LISTEN:-8080}"
 export EDGE_RATE_PER_IP="${EDGE_RATE_PER_IP:-50r/s}"
 export EDGE_BURST_PER_IP="${EDGE_BURST_PER_IP:-100}"
 export EDGE_MICROCACHE_TTL="${EDGE_MICROCACHE_TTL:-1s}"
+export EDGE_WEB_ROOT="${EDGE_WEB_ROOT:-/usr/share/platform/web}"
 export NGINX_WORKERS="${NGINX_WORKERS:-auto}"
 export NGINX_PID="${NGINX_PID:-/tmp/nginx.pid}"
 export NGINX_TEMP="${NGINX_TEMP:-/tmp/nginx}"
@@ -37,5 +39,5 @@ export NGINX_ACCESS_LOG="${NGINX_ACCESS_LOG:-/dev/stdout}"
 export NGINX_ERROR_LOG="${NGINX_ERROR_LOG:-/dev/stderr}"
 mkdir -p "$NGINX_TEMP"
 # shellcheck disable=SC2016 # envsubst's list of variables, not an expansion
-envsubst '${EDGE_GATEWAY_SERVERS} ${EDGE_STREAM_SERVERS} ${NGINX_LISTEN} ${EDGE_RATE_PER_IP} ${EDGE_BURST_PER_IP} ${EDGE_MICROCACHE_TTL} ${NGINX_WORKERS} ${NGINX_PID} ${NGINX_TEMP} ${NGINX_ACCESS_LOG} ${NGINX_ERROR_LOG}' \
+envsubst '${EDGE_GATEWAY_SERVERS} ${EDGE_STREAM_SERVERS} ${NGINX_LISTEN} ${EDGE_RATE_PER_IP} ${EDGE_BURST_PER_IP} ${EDGE_MICROCACHE_TTL} ${EDGE_WEB_ROOT} ${NGINX_WORKERS} ${NGINX_PID} ${NGINX_TEMP} ${NGINX_ACCESS_LOG} ${NGINX_ERROR_LOG}' \
   < "$template" > "$output"

@@ -9,7 +9,7 @@ nginx_render() {
   # 64 requests in flight per gateway, its own MAX_IN_FLIGHT: beyond, NGINX refuses at once.
   NGINX_LISTEN="$CLUSTER_HOST:$NGINX_PORT" NGINX_PID="$RUN/nginx.pid" NGINX_WORKERS=1 \
   NGINX_ACCESS_LOG="$LOGS/nginx-access.log" NGINX_ERROR_LOG="$LOGS/nginx-error.log" \
-  NGINX_TEMP="$NGINX_PREFIX/temp" EDGE_RATE_PER_IP="${EDGE_RATE_PER_IP:-20000r/s}" \
+  NGINX_TEMP="$NGINX_PREFIX/temp" EDGE_WEB_ROOT="$ROOT/dist/web" EDGE_RATE_PER_IP="${EDGE_RATE_PER_IP:-20000r/s}" \
   EDGE_BURST_PER_IP="${EDGE_BURST_PER_IP:-20000}" EDGE_MAX_CONNS_PER_GATEWAY="${EDGE_MAX_CONNS_PER_GATEWAY:-64}" \
   EDGE_GATEWAYS="$CLUSTER_HOST:$GATEWAY_PORT $CLUSTER_HOST:$GATEWAY_2_PORT" \
     sh "$ROOT/deploy/nginx/render.sh" "$ROOT/deploy/nginx/nginx.conf" "$NGINX_PREFIX/conf/nginx.conf"

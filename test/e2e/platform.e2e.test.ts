@@ -2,52 +2,22 @@
 // the infrastructure, the four services and two gateways as processes. Tests that stop a process
 // start it again before they end.
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { after, before, test } from 'node:test'
-import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import type { JWK, JWTPayload } from 'jose'
 import { eventually, platform, stack } from '@platform/testing'
+import { platformCommand, usePlatform } from '../support/platform.ts'
 import { api as api_, productInStock, signToken, storyTests } from '../support/story.ts'
 import { manifests } from '../../scripts/services.ts'
 
-const run = promisify(execFile)
 const edge = platform.edge
-const root = fileURLToPath(new URL('../../', import.meta.url))
-let startedHere = false
-
-async function platformCommand(...args: string[]): Promise<void> {
-  await run('bash', [platform.script, ...args], { cwd: root, timeout: 240_000 }).catch(
-    (err: { stderr?: string }) => {
-      // What each process said, then from the first error on: the failing process's log tail.
-      const lines = (err.stderr ?? '').split('\n')
-      const firstError = lines.findIndex((l) => l.startsWith('error'))
-      const said = [
-        ...lines.filter((l) => l.includes(': ready')),
-        ...(firstError === -1 ? lines.slice(-20) : lines.slice(firstError, firstError + 25))
-      ]
-      throw new Error(`scripts/platform.sh ${args.join(' ')} failed:\n${said.join('\n').slice(0, 4000)}`)
-    }
-  )
-}
+let release: () => Promise<void> = async () => {}
 
 before(async () => {
-  const status = await run('bash', [platform.script, 'status'], { cwd: root }).then(
-    () => 'up',
-    () => 'down'
-  )
-  if (status === 'down') {
-    startedHere = true
-    await platformCommand('up')
-  }
+  release = await usePlatform()
 })
-after(async () => {
-  // A platform someone else started is left running.
-  if (startedHere)
-    await platformCommand('stop', 'gateway-2', 'gateway', 'notification', 'order', 'catalog', 'mail')
-})
+after(() => release())
 
 const signingKey = async () => JSON.parse(await readFile(platform.signingKeyFile, 'utf8')) as JWK
 const token = async (claims: JWTPayload = {}) => signToken(await signingKey(), claims)

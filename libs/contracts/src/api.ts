@@ -105,3 +105,20 @@ export const NotificationSchema = Type.Object({
   )
 })
 export type Notification = Static<typeof NotificationSchema>
+
+/** The development issuer's sign-in (demo users only; off unless the gateway is configured for it). */
+export const TokenRequestSchema = Type.Object(
+  {
+    username: Type.String({ minLength: 1, maxLength: 64 }),
+    password: Type.String({ maxLength: 200 })
+  },
+  { additionalProperties: false }
+)
+export type TokenRequest = Static<typeof TokenRequestSchema>
+
+export const TokenSchema = Type.Object({
+  accessToken: Type.String(),
+  tokenType: Type.Literal('Bearer'),
+  expiresIn: Type.Integer({ description: 'seconds' })
+})
+export type Token = Static<typeof TokenSchema>

@@ -25,3 +25,9 @@ export const SearchTextSchema = (options: { description?: string } = {}) =>
 /** One page of items; `nextCursor` is absent on the last page. */
 export const PageSchema = <T extends Parameters<typeof Type.Array>[0]>(item: T) =>
   Type.Object({ items: Type.Array(item), nextCursor: Type.Optional(Type.String()) })
+
+/** One page of items as a client reads it. */
+export interface Page<T> {
+  items: T[]
+  nextCursor?: string
+}

@@ -4,8 +4,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance, FastifySchema } from 'fastify'
 import helmet from 'helmet'
 import type { JSONWebKeySet } from 'jose'
-import Type from 'typebox'
-import { ErrorBodySchema } from '@platform/contracts'
+import { ErrorBodySchema, TokenRequestSchema, TokenSchema } from '@platform/contracts'
 import { AppError } from '@platform/errors'
 import { redis } from '@platform/redis'
 import type { Upstream as UpstreamClient } from '@platform/resilience'
@@ -192,19 +191,9 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         schema: {
           summary: 'A token for a demo user (development issuer: off unless configured)',
           tags: ['auth'],
-          body: Type.Object(
-            {
-              username: Type.String({ minLength: 1, maxLength: 64 }),
-              password: Type.String({ maxLength: 200 })
-            },
-            { additionalProperties: false }
-          ),
+          body: TokenRequestSchema,
           response: {
-            200: Type.Object({
-              accessToken: Type.String(),
-              tokenType: Type.Literal('Bearer'),
-              expiresIn: Type.Integer()
-            }),
+            200: TokenSchema,
             400: ErrorBodySchema,
             401: ErrorBodySchema
           }

@@ -1,0 +1,215 @@
+// The web app in a real browser (Debian's chromium, Playwright) through the native edge: the
+// shopping story, the rejected path, errors as a person reads them, accessibility on every page.
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { after, before, test } from 'node:test'
+import type { Browser, Page } from 'playwright-core'
+import type { Order, Page as PageOf, Product, Token } from '@platform/contracts'
+import { platform } from '@platform/testing'
+import { accessibilityProblems, launch, screenshot } from '../support/browser.ts'
+import { platformCommand, usePlatform } from '../support/platform.ts'
+import { api } from '../support/story.ts'
+
+const edge = platform.edge
+let browser: Browser
+let release: () => Promise<void> = async () => {}
+
+before(async () => {
+  release = await usePlatform()
+  browser = await launch()
+})
+const created: Product[] = []
+after(async () => {
+  await browser?.close()
+  // The tests' products leave the shop (at their current version: orders changed their stock).
+  const admin = await tokenFor('admin')
+  for (const { id } of created) {
+    const { body } = await api<Product>(edge, `/api/v1/products/${id}`, { token: admin })
+    const res = await api(edge, `/api/v1/products/${id}`, {
+      method: 'DELETE',
+      token: admin,
+      headers: { 'if-match': `"${body.version}"` }
+    })
+    assert.equal(res.status, 204)
+  }
+  await release()
+})
+
+async function tokenFor(username: string): Promise<string> {
+  const { status, body } = await api<Token>(edge, '/api/v1/auth/token', {
+    method: 'POST',
+    body: JSON.stringify({ username, password: 'demo' })
+  })
+  assert.equal(status, 200)
+  return body.accessToken
+}
+
+/** A product of its own for one test, so what it sees doesn't depend on the seed or other tests. */
+async function newProduct(stock: number): Promise<Product> {
+  const tag = randomUUID().slice(0, 8)
+  const { status, body } = await api<Product>(edge, '/api/v1/products', {
+    method: 'POST',
+    token: await tokenFor('admin'),
+    body: JSON.stringify({
+      sku: `WEB-${tag}`,
+      name: `Browser test lamp ${tag}`,
+      description: 'A lamp the browser tests put in the shop and take away again.',
+      priceMinor: 1999,
+      currency: 'EUR',
+      stock
+    })
+  })
+  assert.equal(status, 201)
+  created.push(body)
+  return body
+}
+
+async function newPage(): Promise<Page> {
+  const context = await browser.newContext({ baseURL: edge, viewport: { width: 1280, height: 800 } })
+  const page = await context.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (err) => errors.push(err.message))
+  page.on('close', () => assert.deepEqual(errors, [], 'no uncaught error in the page'))
+  return page
+}
+
+async function signIn(page: Page, username: string): Promise<void> {
+  await page.getByLabel('User name').fill(username)
+  await page.getByLabel('Password').fill('demo')
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+}
+
+/** Adds `product` (found through the search box) to the cart, `quantity` of it. */
+async function putInCart(page: Page, product: Product, quantity: number): Promise<void> {
+  await page.goto('/')
+  await page.getByLabel('Search products').fill(product.name)
+  await page.getByRole('button', { name: 'Search' }).click()
+  await page.getByRole('link', { name: product.name }).click()
+  await page.getByRole('heading', { level: 1, name: product.name }).waitFor()
+  await page.getByLabel('Quantity').fill(String(quantity))
+  await page.getByRole('button', { name: 'Add to cart' }).click()
+  await page.getByText('Added.').waitFor()
+}
+
+async function ordersOf(token: string, productId: string): Promise<Order[]> {
+  const { body } = await api<PageOf<Order>>(edge, '/api/v1/orders?limit=100', { token })
+  return body.items.filter((o) => o.lines.some((l) => l.productId === productId))
+}
+
+test('storefront: search, product, cart, sign-in, a double-clicked checkout places one order that turns CONFIRMED on screen', async () => {
+  const product = await newProduct(10)
+  const page = await newPage()
+  await putInCart(page, product, 2)
+  assert.equal(await page.getByTestId('cart-count').textContent(), '(2)')
+
+  await page.getByRole('link', { name: /^Cart/ }).click()
+  await page.getByRole('button', { name: 'Sign in to check out' }).click()
+  await page.waitForURL(/\/signin\?next=%2Fcart$|\/signin\?next=\/cart$/)
+  await signIn(page, 'alice')
+  await page.waitForURL(/\/cart$/)
+  assert.equal(await page.getByTestId('cart-line').count(), 1)
+
+  // The order page must update by itself: a reload would drop this marker.
+  await page.evaluate(() => Object.assign(globalThis, { noReload: true }))
+  await page.getByRole('button', { name: 'Place order' }).dblclick()
+  await page.waitForURL(/\/orders\/[0-9a-f-]{36}$/)
+  const orderId = page.url().split('/').at(-1)!
+  await page.getByTestId('order-status').filter({ hasText: 'CONFIRMED' }).waitFor({ timeout: 30_000 })
+  await page.getByRole('link', { name: product.name }).waitFor()
+  assert.equal(await page.evaluate(() => (globalThis as { noReload?: boolean }).noReload), true)
+  await screenshot(page, 'storefront-order')
+
+  // One order for the double click, the cart emptied.
+  const alice = await tokenFor('alice')
+  const placed = await ordersOf(alice, product.id)
+  assert.deepEqual(
+    placed.map((o) => [o.id, o.status, o.lines[0]?.quantity]),
+    [[orderId, 'CONFIRMED', 2]]
+  )
+  assert.equal(await page.getByTestId('cart-count').textContent(), '(0)')
+
+  // The notification arrived, and the history lists the order.
+  await page.getByRole('link', { name: 'Notifications', exact: true }).click()
+  await page
+    .getByTestId('notification')
+    .filter({ has: page.locator(`a[href="/orders/${orderId}"]`) })
+    .first()
+    .waitFor()
+  await page.getByRole('link', { name: 'Orders', exact: true }).click()
+  await page
+    .getByTestId('order-row')
+    .filter({ hasText: orderId.slice(0, 8) })
+    .getByText('CONFIRMED')
+    .waitFor()
+
+  // Cancel from the order page.
+  await page.getByRole('link', { name: orderId.slice(0, 8) }).click()
+  await page.getByRole('button', { name: 'Cancel this order' }).click()
+  await page.getByTestId('order-status').filter({ hasText: 'CANCELLED' }).waitFor()
+  assert.equal((await ordersOf(alice, product.id))[0]?.status, 'CANCELLED')
+  await page.close()
+})
+
+test('storefront: more than the stock turns the order REJECTED on screen, said plainly', async () => {
+  const product = await newProduct(1)
+  const page = await newPage()
+  await page.goto('/signin?next=/')
+  await signIn(page, 'bob')
+  await page.waitForURL(edge + '/')
+  await putInCart(page, product, 3)
+  await page.goto('/cart')
+  await page.getByRole('button', { name: 'Place order' }).click()
+  await page.getByTestId('order-status').filter({ hasText: 'REJECTED' }).waitFor({ timeout: 30_000 })
+  await page.getByText('We couldn’t reserve your items').waitFor()
+  await page.close()
+})
+
+test('storefront: a wrong password and an unavailable catalog are explained, never a blank page', async () => {
+  const page = await newPage()
+  await page.goto('/signin')
+  await page.getByLabel('User name').fill('alice')
+  await page.getByLabel('Password').fill('not-the-password')
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+  assert.equal(await page.getByRole('alert').textContent(), 'Unknown user or wrong password.')
+
+  await platformCommand('kill', 'catalog')
+  try {
+    // A search nobody made before: not in the edge's micro-cache.
+    await page.goto(`/?q=${randomUUID().slice(0, 8)}`)
+    const alert = page.getByRole('alert')
+    await alert.waitFor({ timeout: 15_000 })
+    assert.match(
+      (await alert.textContent()) ?? '',
+      /busy or unavailable at the moment\. Try again in \d+ s\./
+    )
+    await page.getByRole('button', { name: 'Try again' }).waitFor()
+  } finally {
+    await platformCommand('start', 'catalog')
+  }
+  await page.getByRole('button', { name: 'Try again' }).click()
+  await page.getByRole('alert').waitFor({ state: 'detached', timeout: 15_000 })
+  await page.close()
+})
+
+test('storefront: every page passes the accessibility check (no serious or critical violation)', async () => {
+  const product = await newProduct(5)
+  const page = await newPage()
+  const problems: string[] = []
+  const check = async (path: string, ready: () => Promise<unknown>) => {
+    await page.goto(path)
+    await ready()
+    problems.push(...(await accessibilityProblems(page)).map((p) => `${path}: ${p}`))
+  }
+  await check('/', () => page.getByTestId('product-card').first().waitFor())
+  await screenshot(page, 'storefront')
+  await check(`/products/${product.id}`, () => page.getByRole('heading', { name: product.name }).waitFor())
+  await check('/signin', () => page.getByLabel('User name').waitFor())
+  await signIn(page, 'alice')
+  await page.waitForURL(edge + '/')
+  await putInCart(page, product, 1)
+  await check('/cart', () => page.getByTestId('cart-line').waitFor())
+  await check('/orders', () => page.getByRole('heading', { name: 'Your orders' }).waitFor())
+  await check('/notifications', () => page.getByRole('heading', { name: 'Notifications' }).waitFor())
+  assert.deepEqual(problems, [])
+  await page.close()
+})
