@@ -181,6 +181,24 @@ export const SERVICE_ROUTES: ServiceRoute[] = ${JSON.stringify(routes)}
 `
 }
 
+/**
+ * The platform as the operations console draws it: every service, whom it calls over HTTP, what
+ * it produces and consumes (the gateway reads it for its admin overview).
+ */
+function topology(all: Manifest[]): string {
+  const nodes = all.map((m) => ({
+    name: m.name,
+    calls: callsOf(m, all),
+    produces: m.produces,
+    consumes: m.consumes
+  }))
+  return `// Generated from services/*/service.json (npm run generate): edit the manifests, not this.
+import type { ServiceNode } from './overview.ts'
+
+export const TOPOLOGY: ServiceNode[] = ${JSON.stringify(nodes)}
+`
+}
+
 /** `text` with what lies between the markers replaced by `entries`. */
 function between(file: string, text: string, entries: string): string {
   const begin = text.indexOf(BEGIN)
@@ -196,7 +214,10 @@ export function generated(all: Manifest[] = manifests()): Map<string, (current: 
   const slos = () => (loaded ??= loadSlos()) // read once for both files it compiles into
   return new Map<string, (current: string) => string>([
     ...(edge
-      ? ([[`services/${edge.name}/src/routes/services.generated.ts`, () => edgeRoutes(all, edge)]] as const)
+      ? ([
+          [`services/${edge.name}/src/routes/services.generated.ts`, () => edgeRoutes(all, edge)],
+          [`services/${edge.name}/src/admin/topology.generated.ts`, () => topology(all)]
+        ] as const)
       : []),
     ['libs/service/manifest.schema.json', () => `${JSON.stringify(ManifestSchema, null, 2)}\n`],
     ['deploy/postgres/init.sql', () => initSql(all)],

@@ -90,7 +90,7 @@ env_of() {
   [ "${M_DB[$service]}" = - ] || vars+=(DATABASE_URL="$(pg "${M_DB[$service]}")")
   [ "${M_REDIS[$service]}" = no ] || vars+=(REDIS_URL="redis://$CLUSTER_HOST:$REDIS_PORT")
   [ "${M_SMTP[$service]}" = no ] || vars+=(SMTP_URL="smtp://$CLUSTER_HOST:$SMTP_PORT")
-  [ "${M_EDGE[$service]}" = no ] || vars+=(DEV_TOKENS_PRIVATE_JWK_FILE="$SIGNING_KEY")
+  [ "${M_EDGE[$service]}" = no ] || vars+=(DEV_TOKENS_PRIVATE_JWK_FILE="$SIGNING_KEY" PROMETHEUS_URL="http://$CLUSTER_HOST:$PROMETHEUS_PORT")
   echo "${vars[@]}"
 }
 

@@ -2,8 +2,11 @@
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
+import assert from 'node:assert/strict'
 import AxeBuilder from '@axe-core/playwright'
 import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Token } from '@platform/contracts'
+import { api } from './story.ts'
 
 const CANDIDATES = [process.env.CHROMIUM_PATH, '/usr/lib/chromium/chromium', '/usr/bin/chromium'].filter(
   (p): p is string => Boolean(p)
@@ -44,4 +47,39 @@ export async function screenshot(page: Page, name: string): Promise<void> {
     await mkdir(dir, { recursive: true })
     await page.screenshot({ path: `${dir}${name}.png`, fullPage: false })
   }
+}
+
+const pageErrors = new WeakMap<Page, string[]>()
+
+/** A page in a context of its own (its own storage: nobody signed in, an empty cart). */
+export async function openPage(browser: Browser, edge: string): Promise<Page> {
+  const context = await browser.newContext({ baseURL: edge, viewport: { width: 1280, height: 800 } })
+  const page = await context.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (err) => errors.push(err.message))
+  pageErrors.set(page, errors)
+  return page
+}
+
+/** Closes the page, failing the test if the app threw an error nobody caught while it was open. */
+export async function closePage(page: Page): Promise<void> {
+  await page.context().close()
+  assert.deepEqual(pageErrors.get(page), [], 'no uncaught error in the page')
+}
+
+/** Signs in on the sign-in page the browser is at, as one of the demo users. */
+export async function signIn(page: Page, username: string): Promise<void> {
+  await page.getByLabel('User name').fill(username)
+  await page.getByLabel('Password').fill('demo')
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click()
+}
+
+/** A token from the development issuer for a demo user. */
+export async function tokenFor(edge: string, username: string): Promise<string> {
+  const { status, body } = await api<Token>(edge, '/api/v1/auth/token', {
+    method: 'POST',
+    body: JSON.stringify({ username, password: 'demo' })
+  })
+  assert.equal(status, 200)
+  return body.accessToken
 }

@@ -4,9 +4,17 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
-import type { Order, Page as PageOf, Product, Token } from '@platform/contracts'
+import type { Order, Page as PageOf, Product } from '@platform/contracts'
 import { platform } from '@platform/testing'
-import { accessibilityProblems, launch, screenshot } from '../support/browser.ts'
+import {
+  accessibilityProblems,
+  closePage,
+  launch,
+  openPage,
+  screenshot,
+  signIn,
+  tokenFor as token
+} from '../support/browser.ts'
 import { platformCommand, usePlatform } from '../support/platform.ts'
 import { api } from '../support/story.ts'
 
@@ -19,6 +27,8 @@ before(async () => {
   browser = await launch()
 })
 const created: Product[] = []
+const tokenFor = (username: string) => token(edge, username)
+const newPage = () => openPage(browser, edge)
 after(async () => {
   await browser?.close()
   // The tests' products leave the shop (at their current version: orders changed their stock).
@@ -34,15 +44,6 @@ after(async () => {
   }
   await release()
 })
-
-async function tokenFor(username: string): Promise<string> {
-  const { status, body } = await api<Token>(edge, '/api/v1/auth/token', {
-    method: 'POST',
-    body: JSON.stringify({ username, password: 'demo' })
-  })
-  assert.equal(status, 200)
-  return body.accessToken
-}
 
 /** A product of its own for one test, so what it sees doesn't depend on the seed or other tests. */
 async function newProduct(stock: number): Promise<Product> {
@@ -62,21 +63,6 @@ async function newProduct(stock: number): Promise<Product> {
   assert.equal(status, 201)
   created.push(body)
   return body
-}
-
-async function newPage(): Promise<Page> {
-  const context = await browser.newContext({ baseURL: edge, viewport: { width: 1280, height: 800 } })
-  const page = await context.newPage()
-  const errors: string[] = []
-  page.on('pageerror', (err) => errors.push(err.message))
-  page.on('close', () => assert.deepEqual(errors, [], 'no uncaught error in the page'))
-  return page
-}
-
-async function signIn(page: Page, username: string): Promise<void> {
-  await page.getByLabel('User name').fill(username)
-  await page.getByLabel('Password').fill('demo')
-  await page.getByRole('button', { name: 'Sign in', exact: true }).click()
 }
 
 /** Adds `product` (found through the search box) to the cart, `quantity` of it. */
@@ -147,7 +133,7 @@ test('storefront: search, product, cart, sign-in, a double-clicked checkout plac
   await page.getByRole('button', { name: 'Cancel this order' }).click()
   await page.getByTestId('order-status').filter({ hasText: 'CANCELLED' }).waitFor()
   assert.equal((await ordersOf(alice, product.id))[0]?.status, 'CANCELLED')
-  await page.close()
+  await closePage(page)
 })
 
 test('storefront: more than the stock turns the order REJECTED on screen, said plainly', async () => {
@@ -161,7 +147,7 @@ test('storefront: more than the stock turns the order REJECTED on screen, said p
   await page.getByRole('button', { name: 'Place order' }).click()
   await page.getByTestId('order-status').filter({ hasText: 'REJECTED' }).waitFor({ timeout: 30_000 })
   await page.getByText('We couldn’t reserve your items').waitFor()
-  await page.close()
+  await closePage(page)
 })
 
 test('storefront: a wrong password and an unavailable catalog are explained, never a blank page', async () => {
@@ -188,7 +174,7 @@ test('storefront: a wrong password and an unavailable catalog are explained, nev
   }
   await page.getByRole('button', { name: 'Try again' }).click()
   await page.getByRole('alert').waitFor({ state: 'detached', timeout: 15_000 })
-  await page.close()
+  await closePage(page)
 })
 
 test('storefront: every page passes the accessibility check (no serious or critical violation)', async () => {
@@ -211,5 +197,5 @@ test('storefront: every page passes the accessibility check (no serious or criti
   await check('/orders', () => page.getByRole('heading', { name: 'Your orders' }).waitFor())
   await check('/notifications', () => page.getByRole('heading', { name: 'Notifications' }).waitFor())
   assert.deepEqual(problems, [])
-  await page.close()
+  await closePage(page)
 })

@@ -28,6 +28,7 @@ const GENERATED = [
   'docker-compose.yml',
   'helm/platform/values.yaml',
   'package-lock.json',
+  'services/gateway/src/admin/topology.generated.ts',
   'services/gateway/src/routes/services.generated.ts'
 ]
 

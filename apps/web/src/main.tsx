@@ -42,6 +42,11 @@ function signedIn(component: () => preact.JSX.Element | null) {
   }
 }
 
+const SignedInOrders = signedIn(Orders)
+const SignedInOrder = signedIn(Order)
+const SignedInNotifications = signedIn(Notifications)
+const SignedInConsole = signedIn(() => <Console />)
+
 function Header() {
   const s = session.value
   return (
@@ -85,15 +90,10 @@ function App() {
             <Route path="/products/:id" component={Product} />
             <Route path="/cart" component={Cart} />
             <Route path="/signin" component={SignIn} />
-            <Route path="/orders" component={signedIn(Orders)} />
-            <Route path="/orders/:id" component={signedIn(Order)} />
-            <Route path="/notifications" component={signedIn(Notifications)} />
-            <Route
-              path="/console/*"
-              component={signedIn(() => (
-                <Console />
-              ))}
-            />
+            <Route path="/orders" component={SignedInOrders} />
+            <Route path="/orders/:id" component={SignedInOrder} />
+            <Route path="/notifications" component={SignedInNotifications} />
+            <Route path="/console/:tab?" component={SignedInConsole} />
             <Route default component={NotFound} />
           </Router>
         </ErrorBoundary>

@@ -58,6 +58,21 @@ export async function registerService(
     }
   }
   await consul.agent.service.register(definition)
+  // An instance of this service at the same address and port is one that crashed and never
+  // deregistered (a port has one listener): this one now answers its checks, so it would stay
+  // listed, passing, as a second instance. It goes.
+  const held = (await consul.agent.service.list()) as Record<
+    string,
+    { Service: string; Address: string; Port: number }
+  >
+  for (const [other, s] of Object.entries(held))
+    if (
+      other !== id &&
+      s.Service === service.name &&
+      s.Address === service.address &&
+      s.Port === service.port
+    )
+      await consul.agent.service.deregister(other)
 
   let stopped = false
   let inFlight = false

@@ -82,6 +82,27 @@ test('a shut-down instance is gone from Consul at once, not after the reaper min
   )
 })
 
+test('an instance registered at the address and port of one that crashed replaces it', async (t) => {
+  // The private Consul goes with the test: nothing to deregister afterwards.
+  const { client, name, port } = await privateSetup(t)
+  const crashed = await registerService(client, {
+    name,
+    address: '127.0.0.1',
+    port,
+    resyncIntervalMs: 3_600_000
+  })
+  const other = await registerService(client, { name, address: '127.0.0.1', port: port + 1 })
+  const restarted = await registerService(client, {
+    name,
+    address: '127.0.0.1',
+    port,
+    initialStatus: 'passing'
+  })
+  const held = Object.keys((await client.agent.service.list()) as Record<string, unknown>)
+  assert.deepEqual(sorted(held.filter((id) => id.startsWith(name))), sorted([other.id, restarted.id]))
+  assert.equal(held.includes(crashed.id), false)
+})
+
 /** A Consul of the test's own, a client of it, a fresh service name and an HTTP target to check. */
 async function privateSetup(t: TestContext) {
   const own = await privateConsul()

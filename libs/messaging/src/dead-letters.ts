@@ -18,6 +18,8 @@ export interface DeadLetter {
   originTopic: string
   attempts: number
   failedAt: string
+  /** The consumer group that gave up on it (from its dlq-group header, when the writer set one). */
+  group?: string
   /** The event's type and id, when the message is a readable envelope. */
   type?: string
   id?: string
@@ -67,6 +69,7 @@ function toDeadLetter(dlq: string, partition: number, message: KafkaMessage): De
     originTopic: headers['dlq-origin-topic'] ?? dlq.replace(/\.dlq$/, ''),
     attempts: Number(headers['dlq-attempts'] ?? 0),
     failedAt: headers['dlq-failed-at'] ?? '',
+    ...(headers['dlq-group'] ? { group: headers['dlq-group'] } : {}),
     ...(type ? { type } : {}),
     ...(id ? { id } : {})
   }
@@ -171,6 +174,23 @@ export async function listDeadLetters(
     const topics = await dlqTopics(admin, options.topics)
     const range = await ranges(admin, topics, options.replayGroup ?? REPLAY_GROUP, !options.pending)
     return await readRange(kafka, admin, range)
+  } finally {
+    await admin.disconnect()
+  }
+}
+
+/** Per `dlq/partition`: the offset below which the replay group has put every letter back. */
+export async function replayMarks(options: DeadLetterOptions): Promise<Map<string, bigint>> {
+  const admin = client(options.brokers).admin()
+  await admin.connect()
+  try {
+    const topics = await dlqTopics(admin, options.topics)
+    const committed = await admin.fetchOffsets({ groupId: options.replayGroup ?? REPLAY_GROUP, topics })
+    const marks = new Map<string, bigint>()
+    for (const { topic, partitions } of committed)
+      for (const p of partitions)
+        if (p.offset !== '-1') marks.set(`${topic}/${p.partition}`, BigInt(p.offset))
+    return marks
   } finally {
     await admin.disconnect()
   }

@@ -19,6 +19,7 @@ export {
 } from './outbox.ts'
 export { handleBatchOnce, handleOnce, pruneInbox } from './inbox.ts'
 export { messaging, type MessagingPluginOptions } from './plugin.ts'
+export { deadLetterAdmin, type DeadLetterAdminOptions } from './admin-routes.ts'
 export {
   listDeadLetters,
   replayDeadLetters,

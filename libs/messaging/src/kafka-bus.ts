@@ -122,7 +122,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
     message: KafkaMessage,
     reason: string,
     error: string,
-    attempts: number
+    attempts: number,
+    group: string
   ) {
     await send([
       {
@@ -137,7 +138,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
           'dlq-origin-partition': String(partition),
           'dlq-origin-offset': message.offset,
           'dlq-attempts': String(attempts),
-          'dlq-failed-at': new Date().toISOString()
+          'dlq-failed-at': new Date().toISOString(),
+          'dlq-group': group
         }
       }
     ])
@@ -252,7 +254,8 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
               message,
               err instanceof SchemaViolation ? 'schema' : 'handler',
               (err as Error).message,
-              attempt
+              attempt,
+              spec.groupId
             )
             return true
           }
@@ -321,7 +324,7 @@ export function createKafkaBus(options: KafkaBusOptions): MessageBus {
           // Not retryable: the same bytes will never become valid. Earlier events go first.
           await flush()
           if (abandoned) return
-          await deadLetter(topic, partition, message, 'schema', (err as Error).message, 0)
+          await deadLetter(topic, partition, message, 'schema', (err as Error).message, 0, spec.groupId)
           resolveOffset(message.offset)
           continue
         }

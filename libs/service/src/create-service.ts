@@ -14,6 +14,7 @@ import {
 import { httpKit, serverOptions, type HttpKitOptions } from '@platform/http-kit'
 import { loggerOptions } from '@platform/logging'
 import {
+  deadLetterAdmin,
   messaging,
   messagingMigrationsDir,
   type EventRegistry,
@@ -145,6 +146,13 @@ export async function createService(options: ServiceOptions): Promise<Service> {
       topicPrefix, // the bus puts it before every topic and group: nobody else needs to know it
       subscriptions: consumers // read when the app is ready: consume() adds to it before then
     })
+    // Its dead letters, for the operations console (the gateway's admin routes reach them).
+    if (manifest.consumes.length > 0)
+      await app.register(deadLetterAdmin, {
+        brokers: config.KAFKA_BROKERS.split(','),
+        topics: manifest.consumes.map((t) => topicPrefix + t),
+        group: topicPrefix + manifest.name
+      })
   }
 
   const consul: ConsulClient | undefined = config.CONSUL_URL ? createConsul(config.CONSUL_URL) : undefined

@@ -4,7 +4,7 @@ import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyInstance, FastifySchema } from 'fastify'
 import helmet from 'helmet'
 import type { JSONWebKeySet } from 'jose'
-import { ErrorBodySchema, TokenRequestSchema, TokenSchema } from '@platform/contracts'
+import { ErrorBodySchema, OverviewSchema, TokenRequestSchema, TokenSchema } from '@platform/contracts'
 import { AppError } from '@platform/errors'
 import { redis } from '@platform/redis'
 import type { Upstream as UpstreamClient } from '@platform/resilience'
@@ -12,11 +12,14 @@ import { createService } from '@platform/service'
 import { algorithms, manifest, urlOf, type Config } from './config.ts'
 import { createDevIssuer, type DevIssuer } from './auth/dev-issuer.ts'
 import { createVerifier } from './auth/jwt.ts'
+import { createOverview } from './admin/overview.ts'
+import { TOPOLOGY } from './admin/topology.generated.ts'
+import { authenticate } from './auth/authenticate.ts'
 import { registerRateLimit } from './rate-limit.ts'
 import { API_PREFIX, apiRoutes } from './routes/api.ts'
 import type { ServiceRoute } from './routes/forward.ts'
 import { SERVICE_ROUTES } from './routes/services.generated.ts'
-import type { Route, Upstream } from './routes/table.ts'
+import { deadLetterRoutes, ROUTES, type Route, type Upstream } from './routes/table.ts'
 
 const UPSTREAMS: Upstream[] = ['catalog', 'order', 'notification']
 
@@ -207,11 +210,36 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     )
   }
 
+  // The operations console's data: the platform's picture, and each consuming service's dead letters.
+  const overview = createOverview({
+    topology: TOPOLOGY,
+    consulUrl: config.CONSUL_URL,
+    prometheusUrl: config.PROMETHEUS_URL
+  })
+  app.get(
+    `${API_PREFIX}/admin/overview`,
+    {
+      onRequest: authenticate(verify, 'admin'),
+      schema: {
+        summary: 'Services, instances, golden signals, breakers, lag, outbox, alerts (admin)',
+        tags: ['admin'],
+        security: [{ bearer: [] }],
+        response: { 200: OverviewSchema, 401: ErrorBodySchema, 403: ErrorBodySchema }
+      }
+    },
+    async (_request, reply) => {
+      reply.header('cache-control', 'private, no-store')
+      return overview()
+    }
+  )
+  const consumers = TOPOLOGY.filter((n) => n.consumes.length > 0 && upstreams[n.name]).map((n) => n.name)
+
   await app.register(apiRoutes, {
     upstreams,
     serviceRoutes,
     verify,
-    maxStreamsPerUser: config.STREAMS_PER_USER
+    maxStreamsPerUser: config.STREAMS_PER_USER,
+    routes: [...ROUTES, ...consumers.flatMap(deadLetterRoutes)]
   })
 
   return app

@@ -57,6 +57,11 @@ export const ConfigSchema = Type.Object({
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 1000, default: 60000 }),
   /** Key prefix of the counters in Redis: gateways sharing it share the counts. */
   RATE_LIMIT_NAMESPACE: Type.String({ minLength: 1, maxLength: 100, default: 'ratelimit:' }),
+  /**
+   * Prometheus, for the operations console's figures and alerts (GET /api/v1/admin/overview).
+   * Without it the console shows instances from Consul and says the figures are unavailable.
+   */
+  PROMETHEUS_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   /** Browser origins allowed to call the API (comma-separated); none by default. */
   CORS_ORIGINS: Type.String({ default: '' }),
   /** Proxies whose X-Forwarded-For is believed (the NGINX edge): addresses, CIDRs or `loopback`. */

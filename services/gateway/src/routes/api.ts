@@ -16,6 +16,8 @@ export interface ApiOptions {
   verify: (token: string) => Promise<Principal>
   /** Streams one caller may hold open through this gateway; beyond it, 429. */
   maxStreamsPerUser: number
+  /** The table's routes (default ROUTES). */
+  routes?: Route[]
 }
 
 // What crosses the gateway. Identity headers are never taken from the client: only set from the token.
@@ -85,7 +87,7 @@ function answer(
  */
 export async function apiRoutes(
   app: FastifyInstance,
-  { upstreams, serviceRoutes, verify, maxStreamsPerUser }: ApiOptions
+  { upstreams, serviceRoutes, verify, maxStreamsPerUser, routes = ROUTES }: ApiOptions
 ): Promise<void> {
   // Streams open here per caller: one caller can't take every connection to a service.
   const openStreams = new Map<string, number>()
@@ -142,13 +144,15 @@ export async function apiRoutes(
           return reply.send(res.statusCode === 204 ? undefined : res.body)
         }
 
-  for (const route of ROUTES) {
+  for (const route of routes) {
+    const upstream = upstreams[route.upstream]
+    if (!upstream) throw new Error(`no upstream client for ${route.upstream} (${route.method} ${route.path})`)
     app.route({
       method: route.method,
       url: API_PREFIX + route.path,
       config: { docs: route, longLived: route.stream === true },
       onRequest: authenticate(verify, route.access),
-      handler: forward(route, upstreams[route.upstream]!)
+      handler: forward(route, upstream)
     })
   }
   for (const route of serviceRoutes) {

@@ -1,5 +1,8 @@
 import Type, { type TSchema } from 'typebox'
 import {
+  DeadLetterListSchema,
+  DeadLetterQuerySchema,
+  DeadLetterSchema,
   ErrorBodySchema,
   NotificationSchema,
   OrderSchema,
@@ -20,14 +23,15 @@ export interface Route {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
   /** Public path, below /api/v1. */
   path: string
-  upstream: Upstream
+  /** The service it goes to (a client of that name must exist). */
+  upstream: string
   /** The service's path; `:name` parameters are taken from the public path. */
   target: string
   access: Access
   /** Server-Sent Events: streamed through, never buffered. */
   stream?: boolean
   summary: string
-  tag: 'products' | 'orders' | 'notifications'
+  tag: 'products' | 'orders' | 'notifications' | 'admin'
   params?: TSchema
   querystring?: TSchema
   headers?: TSchema
@@ -232,3 +236,43 @@ export const ROUTES: Route[] = [
     }
   }
 ]
+
+const Letter = Type.Object({
+  dlq: Type.String(),
+  partition: Type.Integer({ minimum: 0 }),
+  offset: Type.String({ pattern: '^[0-9]{1,19}$' })
+})
+
+/** The admin routes to a consuming service's dead letters (its own admin API, libs/messaging). */
+export function deadLetterRoutes(service: string): Route[] {
+  return [
+    {
+      method: 'GET',
+      path: `/admin/services/${service}/dead-letters`,
+      upstream: service,
+      target: '/admin/dead-letters',
+      access: 'admin',
+      summary: `The dead letters of ${service}'s consumers, newest first (admin)`,
+      tag: 'admin',
+      querystring: DeadLetterQuerySchema,
+      responses: {
+        200: { description: 'its letters, replayed or not', schema: DeadLetterListSchema },
+        ...errors(400, 401, 403, 429, 503)
+      }
+    },
+    {
+      method: 'POST',
+      path: `/admin/services/${service}/dead-letters/:dlq/:partition/:offset/replay`,
+      upstream: service,
+      target: '/admin/dead-letters/:dlq/:partition/:offset/replay',
+      access: 'admin',
+      summary: `Put one of ${service}'s dead letters back on its topic (admin; idempotent)`,
+      tag: 'admin',
+      params: Letter,
+      responses: {
+        200: { description: 'replayed', schema: DeadLetterSchema },
+        ...errors(400, 401, 403, 404, 429, 503)
+      }
+    }
+  ]
+}
