@@ -30,6 +30,8 @@ function envOf(m: Manifest): Record<string, string> {
     ...(m.database ? { DATABASE_URL: pgUrl(m.database) } : {}),
     ...(m.redis ? { REDIS_URL: 'redis://redis:6379' } : {}),
     ...(m.smtp ? { SMTP_URL: 'smtp://mailpit:1025' } : {}),
+    // The edge's gateway reads Prometheus for the operations console.
+    ...(m.edge ? { PROMETHEUS_URL: 'http://prometheus:9090' } : {}),
     ...deployOf(m).env
   }
 }
@@ -73,6 +75,8 @@ function composeEntries(all: Manifest[]): string {
           ...(m.edge ? [`    volumes:`, `      - dev-keys:/keys:ro`] : []),
           `    depends_on:`,
           ...healthy.map((d) => `      ${d}: { condition: service_healthy }`),
+          // Read for the operations console only: the gateways start without it.
+          ...(m.edge ? [`      prometheus: { condition: service_started }`] : []),
           ...completed.map((d) => `      ${d}: { condition: service_completed_successfully }`)
         ].join('\n')
       )
@@ -93,6 +97,7 @@ function helmEntries(all: Manifest[]): string {
         ...(m.redis ? ['redis'] : []),
         ...(usesKafka(m) ? ['kafka'] : []),
         ...(m.smtp ? ['mailpit'] : []),
+        ...(m.edge ? ['prometheus'] : []),
         ...callsOf(m, all)
       ]
       const env = envOf(m)

@@ -3,7 +3,8 @@
 NAMESPACE=${PLATFORM_NAMESPACE:-platform}
 RELEASE=${PLATFORM_RELEASE:-platform}
 CHART=$ROOT/helm/platform
-mapfile -t IMAGES < <(service_names) # one image per service manifest
+mapfile -t IMAGES < <(service_names) # one image per service manifest, and the edge's
+IMAGES+=(edge)
 
 # require TOOL… — every tool is on PATH, or one message naming all the missing ones and where to get them.
 require() {

@@ -294,7 +294,10 @@ test('helm upgrade to a new image tag rolls every service without a failed reque
   const tag = `rolled-${Date.now().toString(36)}`
   // The extra tags the upgrade adds to the Docker engine (the cluster's copies go with it).
   t.after(() =>
-    run('docker', ['rmi', ...manifests().map((m) => `platform/${m.name}:${tag}`)]).catch(() => undefined)
+    run('docker', [
+      'rmi',
+      ...[...manifests().map((m) => m.name), 'edge'].map((name) => `platform/${name}:${tag}`)
+    ]).catch(() => undefined)
   )
   const { failures, done } = await readLoopDuring(
     edge,
@@ -308,7 +311,8 @@ test('helm upgrade to a new image tag rolls every service without a failed reque
     },
     { clients: 2, settleMs: 2000 }
   )
-  // The rollouts are complete; the old pods may still be draining (terminating) for a few seconds.
+  // The rollouts are complete (the edge's too: its image carries the web app); the old pods may
+  // still be draining (terminating) for a few seconds.
   const images = await eventually(60_000, 'only pods of the new tag', async () => {
     const now = (await pods('app.kubernetes.io/component=service')).flatMap((p) =>
       p.spec.containers.map((c) => c.image)

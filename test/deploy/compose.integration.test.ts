@@ -141,8 +141,8 @@ test('compose runs the versions of the native stack', async () => {
   assert.match(debian.stdout, new RegExp(`nginx/${env.NGINX_IMAGE!.split(':')[1]!.replaceAll('.', '\\.')}`))
 })
 
-test('one Dockerfile for every service: hadolint passes, and compose builds each service from it', async () => {
-  await run('hadolint', ['Dockerfile'], { cwd: root })
+test('one Dockerfile for every service (and one for the edge): hadolint passes, compose builds each from it', async () => {
+  await run('hadolint', ['Dockerfile', 'apps/web/Dockerfile'], { cwd: root })
   const dockerfile = await readFile(join(root, 'Dockerfile'), 'utf8')
   assert.match(dockerfile, /^ARG BASE_IMAGE=node:\d+\.\d+\.\d+-bookworm-slim$/m) // pinned, swappable
   assert.match(dockerfile, /^ARG SERVICE$/m)
@@ -150,9 +150,13 @@ test('one Dockerfile for every service: hadolint passes, and compose builds each
   assert.match(dockerfile, /^HEALTHCHECK .*\n.*\/health\/live/m)
   assert.match(dockerfile, /org\.opencontainers\.image\.title/)
   assert.match(dockerfile, /^CMD \["node", /m) // exec form: node is PID 1 and gets SIGTERM
-  const built = Object.values(await resolved('docker-compose.yml', 'docker-compose.override.yml'))
-    .filter((s) => s.build)
-    .map((s) => s.build!)
+  const services = await resolved('docker-compose.yml', 'docker-compose.override.yml')
+  // The edge: NGINX (the version compose pins) with the web app's files.
+  assert.equal(services.edge!.build!.dockerfile, 'apps/web/Dockerfile')
+  assert.equal(services.edge!.build!.args!.NGINX_IMAGE, (await envFile('.env')).NGINX_IMAGE)
+  const built = Object.entries(services)
+    .filter(([name, s]) => s.build && name !== 'edge')
+    .map(([, s]) => s.build!)
   assert.ok(built.length >= SERVICES.length)
   for (const build of built) {
     assert.equal(build.dockerfile ?? 'Dockerfile', 'Dockerfile')

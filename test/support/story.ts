@@ -9,6 +9,7 @@ import { test, type TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { importJWK, SignJWT, type JWK, type JWTPayload } from 'jose'
 import { eventually } from '@platform/testing'
+import { closePage, launch, openPage } from './browser.ts'
 
 export interface DeployTarget {
   /** The edge, e.g. http://127.0.0.1:8080 */
@@ -239,6 +240,32 @@ export function storyTests(target: DeployTarget): void {
       assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer realm="platform"/, name)
     }
     assert.equal((await api(edge, '/api/v1/orders', { token: good })).status, 200)
+  })
+
+  test('the web app: the edge serves it with cached assets, and it shows the catalog in a browser', async () => {
+    const page = await fetch(`${edge}/`)
+    assert.equal(page.status, 200)
+    assert.match(page.headers.get('content-type') ?? '', /^text\/html/)
+    assert.equal(page.headers.get('cache-control'), 'no-cache')
+    assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'/)
+    const html = await page.text()
+    const script = /<script type="module" crossorigin src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1]
+    assert.ok(script, `the entry page names its script: ${html.slice(0, 300)}`)
+    const asset = await fetch(`${edge}${script}`, { headers: { 'accept-encoding': 'gzip' } })
+    assert.equal(asset.status, 200)
+    assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable')
+    assert.equal(asset.headers.get('content-encoding'), 'gzip')
+    await asset.arrayBuffer()
+
+    const browser = await launch()
+    try {
+      const tab = await openPage(browser, edge)
+      await tab.goto('/')
+      await tab.getByTestId('product-card').first().waitFor({ timeout: 20_000 })
+      await closePage(tab)
+    } finally {
+      await browser.close()
+    }
   })
 
   test('npm run demo walks the story against it', async (t) => {
