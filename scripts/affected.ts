@@ -23,7 +23,11 @@ export interface Affected {
 }
 
 /** What every image is built from besides its own project and what it depends on. */
-const IMAGE_INPUTS = [/^Dockerfile$/, /^\.dockerignore$/, /^tsconfig\.base\.json$/, /^\.nvmrc$/]
+const IMAGE_INPUTS = [/^\.dockerignore$/, /^tsconfig\.base\.json$/, /^\.nvmrc$/]
+/** What only the services' images are built from. */
+const SERVICE_IMAGE_INPUTS = [/^Dockerfile$/]
+/** The edge's image: NGINX with the web app (project `web`, apps/web/Dockerfile). */
+export const EDGE_IMAGE = 'edge'
 const CHART_INPUTS = [/^helm\//]
 
 /** Files changed between two commits (merge base of `base` and `head`, as a pull request shows). */
@@ -62,7 +66,11 @@ export async function affected(files: string[]): Promise<Affected> {
   const projects = (JSON.parse(stdout) as string[]).sort()
   const services = manifests().map((m) => m.name)
   const everyImage = files.some((f) => IMAGE_INPUTS.some((p) => p.test(f)))
-  const images = services.filter((s) => everyImage || projects.includes(s))
+  const everyService = everyImage || files.some((f) => SERVICE_IMAGE_INPUTS.some((p) => p.test(f)))
+  const images = [
+    ...services.filter((s) => everyService || projects.includes(s)),
+    ...(everyImage || projects.includes('web') ? [EDGE_IMAGE] : [])
+  ]
   const folders = await projectRoots()
   return {
     projects,

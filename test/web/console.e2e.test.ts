@@ -58,6 +58,33 @@ test('console: a customer is refused, on the page and by the API', async () => {
     assert.equal(res.body.code, 'FORBIDDEN')
   }
   assert.equal((await api(edge, '/api/v1/admin/overview')).status, 401)
+
+  // The owning service validates what the gateway forwards: bad input is a 400, nothing replayed.
+  const admin = await tokenFor(edge, 'admin')
+  for (const [method, path, status, code] of [
+    ['GET', '/api/v1/admin/services/catalog/dead-letters?limit=0', 400, 'VALIDATION_FAILED'],
+    [
+      'POST',
+      '/api/v1/admin/services/catalog/dead-letters/order.events.dlq/x/0/replay',
+      400,
+      'VALIDATION_FAILED'
+    ],
+    [
+      'POST',
+      '/api/v1/admin/services/catalog/dead-letters/catalog.events.dlq/0/0/replay',
+      404,
+      'DEAD_LETTER_NOT_FOUND'
+    ],
+    [
+      'POST',
+      '/api/v1/admin/services/catalog/dead-letters/order.events.dlq/0/999999999/replay',
+      404,
+      'DEAD_LETTER_NOT_FOUND'
+    ]
+  ] as const) {
+    const res = await api<{ code: string }>(edge, path, { method, token: admin })
+    assert.deepEqual([res.status, res.body.code], [status, code], `${method} ${path}`)
+  }
 })
 
 test('console: the service map shows every service, and an instance going down and coming back', async () => {

@@ -2,7 +2,7 @@
 // shopping story, the rejected path, errors as a person reads them, accessibility on every page.
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { after, before, test } from 'node:test'
+import { after, before, test, type TestContext } from 'node:test'
 import type { Browser, Page } from 'playwright-core'
 import type { Order, Page as PageOf, Product } from '@platform/contracts'
 import { platform } from '@platform/testing'
@@ -26,31 +26,23 @@ before(async () => {
   release = await usePlatform()
   browser = await launch()
 })
-const created: Product[] = []
 const tokenFor = (username: string) => token(edge, username)
 const newPage = () => openPage(browser, edge)
 after(async () => {
   await browser?.close()
-  // The tests' products leave the shop (at their current version: orders changed their stock).
-  const admin = await tokenFor('admin')
-  for (const { id } of created) {
-    const { body } = await api<Product>(edge, `/api/v1/products/${id}`, { token: admin })
-    const res = await api(edge, `/api/v1/products/${id}`, {
-      method: 'DELETE',
-      token: admin,
-      headers: { 'if-match': `"${body.version}"` }
-    })
-    assert.equal(res.status, 204)
-  }
   await release()
 })
 
-/** A product of its own for one test, so what it sees doesn't depend on the seed or other tests. */
-async function newProduct(stock: number): Promise<Product> {
+/**
+ * A product of its own for one test, so what it sees doesn't depend on the seed or other tests;
+ * it leaves the shop when the test ends (at its version then: orders changed its stock).
+ */
+async function newProduct(t: TestContext, stock: number): Promise<Product> {
   const tag = randomUUID().slice(0, 8)
+  const admin = await tokenFor('admin')
   const { status, body } = await api<Product>(edge, '/api/v1/products', {
     method: 'POST',
-    token: await tokenFor('admin'),
+    token: admin,
     body: JSON.stringify({
       sku: `WEB-${tag}`,
       name: `Browser test lamp ${tag}`,
@@ -61,7 +53,15 @@ async function newProduct(stock: number): Promise<Product> {
     })
   })
   assert.equal(status, 201)
-  created.push(body)
+  t.after(async () => {
+    const { body: now } = await api<Product>(edge, `/api/v1/products/${body.id}`, { token: admin })
+    const res = await api(edge, `/api/v1/products/${body.id}`, {
+      method: 'DELETE',
+      token: admin,
+      headers: { 'if-match': `"${now.version}"` }
+    })
+    assert.equal(res.status, 204)
+  })
   return body
 }
 
@@ -82,8 +82,8 @@ async function ordersOf(token: string, productId: string): Promise<Order[]> {
   return body.items.filter((o) => o.lines.some((l) => l.productId === productId))
 }
 
-test('storefront: search, product, cart, sign-in, a double-clicked checkout places one order that turns CONFIRMED on screen', async () => {
-  const product = await newProduct(10)
+test('storefront: search, product, cart, sign-in, a double-clicked checkout places one order that turns CONFIRMED on screen', async (t) => {
+  const product = await newProduct(t, 10)
   const page = await newPage()
   await putInCart(page, product, 2)
   assert.equal(await page.getByTestId('cart-count').textContent(), '(2)')
@@ -93,6 +93,7 @@ test('storefront: search, product, cart, sign-in, a double-clicked checkout plac
   await page.waitForURL(/\/signin\?next=%2Fcart$|\/signin\?next=\/cart$/)
   await signIn(page, 'alice')
   await page.waitForURL(/\/cart$/)
+  await page.getByTestId('cart-line').first().waitFor()
   assert.equal(await page.getByTestId('cart-line').count(), 1)
 
   // The order page must update by itself: a reload would drop this marker.
@@ -136,8 +137,8 @@ test('storefront: search, product, cart, sign-in, a double-clicked checkout plac
   await closePage(page)
 })
 
-test('storefront: more than the stock turns the order REJECTED on screen, said plainly', async () => {
-  const product = await newProduct(1)
+test('storefront: more than the stock turns the order REJECTED on screen, said plainly', async (t) => {
+  const product = await newProduct(t, 1)
   const page = await newPage()
   await page.goto('/signin?next=/')
   await signIn(page, 'bob')
@@ -147,6 +148,36 @@ test('storefront: more than the stock turns the order REJECTED on screen, said p
   await page.getByRole('button', { name: 'Place order' }).click()
   await page.getByTestId('order-status').filter({ hasText: 'REJECTED' }).waitFor({ timeout: 30_000 })
   await page.getByText('We couldn’t reserve your items').waitFor()
+  await closePage(page)
+})
+
+test('storefront: notifications arriving together all show, live, on an open page', async (t) => {
+  const product = await newProduct(t, 10)
+  const page = await newPage()
+  await page.goto('/signin?next=/notifications')
+  await signIn(page, 'bob')
+  await page.getByRole('heading', { name: 'Notifications' }).waitFor()
+  await page.waitForTimeout(500) // the stream open
+  const bob = await tokenFor('bob')
+  const placed = await Promise.all(
+    Array.from({ length: 5 }, () =>
+      api<Order>(edge, '/api/v1/orders', {
+        method: 'POST',
+        token: bob,
+        headers: { 'idempotency-key': randomUUID() },
+        body: JSON.stringify({ lines: [{ productId: product.id, quantity: 1 }] })
+      })
+    )
+  )
+  assert.deepEqual(
+    placed.map((r) => r.status),
+    [201, 201, 201, 201, 201]
+  )
+  for (const { body } of placed)
+    await page
+      .getByTestId('notification')
+      .filter({ has: page.locator(`a[href="/orders/${body.id}"]`) })
+      .waitFor({ timeout: 30_000 })
   await closePage(page)
 })
 
@@ -177,8 +208,7 @@ test('storefront: a wrong password and an unavailable catalog are explained, nev
   await closePage(page)
 })
 
-test('storefront: every page passes the accessibility check (no serious or critical violation)', async () => {
-  const product = await newProduct(5)
+test('storefront: every page passes the accessibility check (no serious or critical violation)', async (t) => {
   const page = await newPage()
   const problems: string[] = []
   const check = async (path: string, ready: () => Promise<unknown>) => {
@@ -188,6 +218,7 @@ test('storefront: every page passes the accessibility check (no serious or criti
   }
   await check('/', () => page.getByTestId('product-card').first().waitFor())
   await screenshot(page, 'storefront')
+  const product = await newProduct(t, 5)
   await check(`/products/${product.id}`, () => page.getByRole('heading', { name: product.name }).waitFor())
   await check('/signin', () => page.getByLabel('User name').waitFor())
   await signIn(page, 'alice')

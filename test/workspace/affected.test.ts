@@ -33,6 +33,16 @@ test('a documentation change affects nothing', async () => {
   })
 })
 
+test('the web app or the contracts it is typed from rebuild the edge image', async () => {
+  const web = await affected(['apps/web/src/pages/Cart.tsx'])
+  assert.deepEqual(web.projects, ['web'])
+  assert.deepEqual(web.images, ['edge'])
+  assert.equal(web.chart, true)
+  const contracts = await affected(['libs/contracts/src/api.ts'])
+  assert.ok(contracts.images.includes('edge') && contracts.images.includes('order'), contracts.images.join())
+  assert.deepEqual((await affected(['.nvmrc'])).images, [...every, 'edge'])
+})
+
 test('the Dockerfile rebuilds every image; a chart change only republishes the chart', async () => {
   assert.deepEqual((await affected(['Dockerfile'])).images, every)
   assert.deepEqual(await affected(['helm/platform/values.yaml']), {

@@ -5,8 +5,12 @@ import { createParser } from 'eventsource-parser'
 import type { Notification } from '@platform/contracts'
 import { API } from './api.ts'
 
-/** The newest notification received on the stream (pages watch it to refresh what it concerns). */
-export const latest = signal<Notification | null>(null)
+/**
+ * The notifications received on the stream since sign-in, oldest first (the newest 200): pages
+ * watch it to show them and refresh what they concern. A list, not just the latest: a burst in
+ * one chunk sets it several times before anything renders.
+ */
+export const received = signal<Notification[]>([])
 export const connected = signal(false)
 
 /** Holds the stream open while `token` is valid; returns the function that closes it. */
@@ -20,7 +24,7 @@ export function openStream(token: string): () => void {
       if (event.id) lastEventId = event.id
       if (event.event !== 'notification') return
       try {
-        latest.value = JSON.parse(event.data) as Notification
+        received.value = [...received.value.slice(-199), JSON.parse(event.data) as Notification]
       } catch {
         // A malformed event is skipped; the next one still arrives.
       }
@@ -64,5 +68,6 @@ export function openStream(token: string): () => void {
   return () => {
     abort.abort()
     connected.value = false
+    received.value = []
   }
 }

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
+import type { FastifyInstance } from 'fastify'
+import type { Overview } from '@platform/contracts'
 import { createConsul, registerService } from '@platform/discovery'
 import { eventually, privateRedis, stack } from '@platform/testing'
 import {
@@ -449,5 +451,72 @@ test('a service known only by its manifest: its prefix is forwarded as declared,
     (await app.inject({ url: '/api/v1/invoicesx', headers: { authorization: `Bearer ${token}` } }))
       .statusCode,
     404
+  )
+})
+
+test('the admin overview: admin only, instances from Consul, figures from Prometheus, a source away said so', async (t) => {
+  const idp = await identityProvider()
+  const upstream = await recordingService(t)
+  const admin = await idp.sign({ sub: 'root', roles: ['customer', 'admin'] })
+  const customer = await idp.sign({ roles: ['customer'] })
+  const env = { JWT_JWKS: idp.jwks, CONSUL_URL: stack.consul.url }
+  const read = async (app: FastifyInstance, token: string) => {
+    const res = await app.inject({
+      url: '/api/v1/admin/overview',
+      headers: { authorization: `Bearer ${token}` }
+    })
+    return { status: res.statusCode, body: res.json() as Overview }
+  }
+
+  const live = await gateway(t, upstream.url, { ...env, PROMETHEUS_URL: stack.prometheus.url })
+  assert.equal((await read(live, customer)).status, 403)
+  const { status, body } = await read(live, admin)
+  assert.equal(status, 200)
+  assert.deepEqual(body.sources, { consul: true, prometheus: true })
+  assert.deepEqual(body.services.map((s) => s.name).sort(), ['catalog', 'gateway', 'notification', 'order'])
+  for (const s of body.services) assert.equal(typeof s.requestsPerSecond, 'number', s.name)
+  assert.ok(body.links.some((l) => l.kind === 'event' && l.from === 'order' && l.topic === 'order.events'))
+  assert.ok(body.links.some((l) => l.kind === 'http' && l.from === 'order' && l.to === 'catalog'))
+  assert.equal(upstream.seen.length, 0) // the gateway reads Consul and Prometheus itself
+
+  // Prometheus away: figures unknown (null, never 0) and said; Consul still answers.
+  const blind = await gateway(t, upstream.url, { ...env, PROMETHEUS_URL: 'http://127.0.0.1:9' })
+  const away = (await read(blind, admin)).body
+  assert.deepEqual(away.sources, { consul: true, prometheus: false })
+  assert.ok(
+    away.services.every(
+      (s) => s.requestsPerSecond === null && s.p99Seconds === null && s.consumerLag === null
+    )
+  )
+})
+
+test('dead-letter admin routes reach the owning service (which validates them) with the caller’s identity; customers get 403', async (t) => {
+  const idp = await identityProvider()
+  const upstream = await recordingService(t)
+  const app = await gateway(t, upstream.url, { JWT_JWKS: idp.jwks })
+  const admin = await idp.sign({ sub: 'root', roles: ['customer', 'admin'] })
+  const customer = await idp.sign({ roles: ['customer'] })
+  const path = '/api/v1/admin/services/notification/dead-letters'
+  assert.equal(
+    (await app.inject({ url: path, headers: { authorization: `Bearer ${customer}` } })).statusCode,
+    403
+  )
+  const list = await app.inject({
+    url: `${path}?key=k1&limit=5`,
+    headers: { authorization: `Bearer ${admin}` }
+  })
+  assert.equal(list.statusCode, 200)
+  const replay = await app.inject({
+    method: 'POST',
+    url: `${path}/order.events.dlq/2/17/replay`,
+    headers: { authorization: `Bearer ${admin}` }
+  })
+  assert.equal(replay.statusCode, 200)
+  assert.deepEqual(
+    upstream.seen.map((r) => [r.method, r.url, r.headers['x-user-roles']]),
+    [
+      ['GET', '/admin/dead-letters?key=k1&limit=5', 'customer,admin'],
+      ['POST', '/admin/dead-letters/order.events.dlq/2/17/replay', 'customer,admin']
+    ]
   )
 })

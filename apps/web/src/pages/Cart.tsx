@@ -30,8 +30,10 @@ export function Cart() {
   const [placing, setPlacing] = useState(false)
   const inFlight = useRef(false)
   const lines = cart.value
-  const currency = lines[0]?.currency ?? 'EUR'
-  const total = lines.reduce((sum, l) => sum + l.unitPriceMinor * l.quantity, 0)
+  // One order takes one currency (the API says MIXED_CURRENCIES otherwise): say so before checkout.
+  const totals = new Map<string, number>()
+  for (const l of lines) totals.set(l.currency, (totals.get(l.currency) ?? 0) + l.unitPriceMinor * l.quantity)
+  const mixed = totals.size > 1
 
   async function checkout() {
     if (inFlight.current) return
@@ -107,10 +109,17 @@ export function Cart() {
             </tbody>
           </table>
           <p class="total">
-            Total: <strong>{money(total, currency)}</strong>
+            Total:{' '}
+            <strong>{[...totals].map(([currency, total]) => money(total, currency)).join(' + ')}</strong>
           </p>
+          {mixed && (
+            <p class="notice" role="status">
+              Your cart has prices in more than one currency; an order takes one. Remove the products in the
+              other currencies to check out.
+            </p>
+          )}
           <ErrorNotice error={error} />
-          <button type="button" onClick={checkout} disabled={placing} aria-busy={placing}>
+          <button type="button" onClick={checkout} disabled={placing || mixed} aria-busy={placing}>
             {placing ? 'Placing your order…' : session.value ? 'Place order' : 'Sign in to check out'}
           </button>
         </>

@@ -1,20 +1,16 @@
-import { useEffect, useState } from 'preact/hooks'
 import type { Notification, Page as PageOf } from '@platform/contracts'
 import { get } from '../api.ts'
 import { when } from '../format.ts'
 import { useResource } from '../hooks.ts'
-import { latest } from '../stream.ts'
+import { received } from '../stream.ts'
 import { ErrorNotice, Loading, Page } from '../components/ui.tsx'
 
 export function Notifications() {
   const list = useResource((signal) => get<PageOf<Notification>>('/notifications?limit=50', signal), [])
-  const [live, setLive] = useState<Notification[]>([])
-  const news = latest.value
-  useEffect(() => {
-    if (news) setLive((items) => (items.some((n) => n.id === news.id) ? items : [news, ...items]))
-  }, [news])
   const loaded = list.data?.items ?? []
-  const items = [...live.filter((n) => !loaded.some((l) => l.id === n.id)), ...loaded]
+  const known = new Set(loaded.map((n) => n.id))
+  const live = received.value.filter((n) => !known.has(n.id)).reverse()
+  const items = [...live, ...loaded]
 
   return (
     <Page title="Notifications">

@@ -4,7 +4,7 @@ import type { Order as OrderT, Product } from '@platform/contracts'
 import { call, get } from '../api.ts'
 import { money, when } from '../format.ts'
 import { useResource } from '../hooks.ts'
-import { connected, latest } from '../stream.ts'
+import { connected, received } from '../stream.ts'
 import { ErrorNotice, Loading, Page, StatusBadge } from '../components/ui.tsx'
 
 const EXPLAINED: Record<OrderT['status'], string> = {
@@ -43,9 +43,9 @@ export function Order() {
   )
 
   // The notification stream says when this order is decided: read it again then.
-  const news = latest.value
+  const news = received.value.filter((n) => n.orderId === id).length
   useEffect(() => {
-    if (news?.orderId === id) order.reload()
+    if (news > 0) order.reload()
   }, [news, id])
   useEffect(() => setCurrent(undefined), [order.data])
 

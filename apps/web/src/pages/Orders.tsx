@@ -3,7 +3,7 @@ import type { Order, Page as PageOf } from '@platform/contracts'
 import { get } from '../api.ts'
 import { money, when } from '../format.ts'
 import { useResource } from '../hooks.ts'
-import { latest } from '../stream.ts'
+import { received } from '../stream.ts'
 import { ErrorNotice, Loading, Page, StatusBadge } from '../components/ui.tsx'
 
 export function Orders() {
@@ -15,9 +15,9 @@ export function Orders() {
     [cursor]
   )
   // An order decided while this page is open shows its new status.
-  const news = latest.value
+  const news = received.value.length
   useEffect(() => {
-    if (news) orders.reload()
+    if (news > 0) orders.reload()
   }, [news])
 
   return (
