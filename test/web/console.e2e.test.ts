@@ -182,6 +182,7 @@ test('console: products are created, edited with their version and taken off sal
   await page.getByText(`Console kettle ${tag} saved (version 2).`).waitFor()
   await row.getByRole('button', { name: /^Take off sale/ }).click()
   await page.getByText(`Console kettle ${tag} is no longer on sale.`).waitFor()
+  assert.deepEqual(await accessibilityProblems(page), [], 'the products page')
 
   const admin = await tokenFor(edge, 'admin')
   const { body } = await api<{ items: Product[] }>(

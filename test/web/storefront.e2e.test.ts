@@ -105,6 +105,7 @@ test('storefront: search, product, cart, sign-in, a double-clicked checkout plac
   await page.getByRole('link', { name: product.name }).waitFor()
   assert.equal(await page.evaluate(() => (globalThis as { noReload?: boolean }).noReload), true)
   await screenshot(page, 'storefront-order')
+  assert.deepEqual(await accessibilityProblems(page), [], 'the order page')
 
   // One order for the double click, the cart emptied.
   const alice = await tokenFor('alice')
