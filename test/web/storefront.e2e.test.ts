@@ -130,11 +130,39 @@ test('storefront: search, product, cart, sign-in, a double-clicked checkout plac
     .getByText('CONFIRMED')
     .waitFor()
 
-  // Cancel from the order page.
+  // Cancel from the order page; a second tab that still shows it CONFIRMED is told why it can't.
   await page.getByRole('link', { name: orderId.slice(0, 8) }).click()
+  const stale = await page.context().newPage()
+  await stale.goto(`/orders/${orderId}`)
+  await stale.getByTestId('order-status').filter({ hasText: 'CONFIRMED' }).waitFor()
   await page.getByRole('button', { name: 'Cancel this order' }).click()
   await page.getByTestId('order-status').filter({ hasText: 'CANCELLED' }).waitFor()
   assert.equal((await ordersOf(alice, product.id))[0]?.status, 'CANCELLED')
+  await stale.getByRole('button', { name: 'Cancel this order' }).click()
+  assert.match((await stale.getByRole('alert').textContent()) ?? '', /^That can’t be done now: /)
+  await closePage(page)
+})
+
+test('storefront: a product gone since it went into the cart: checkout says so, no order placed', async (t) => {
+  const product = await newProduct(t, 5)
+  const page = await newPage()
+  await page.goto('/signin?next=/')
+  await signIn(page, 'bob')
+  await page.waitForURL(edge + '/')
+  await putInCart(page, product, 1)
+  const admin = await tokenFor('admin')
+  const off = await api(edge, `/api/v1/products/${product.id}`, {
+    method: 'PATCH',
+    token: admin,
+    headers: { 'if-match': `"${product.version}"` },
+    body: JSON.stringify({ active: false })
+  })
+  assert.equal(off.status, 200)
+  await page.goto('/cart')
+  await page.getByRole('button', { name: 'Place order' }).click()
+  assert.match((await page.getByRole('alert').textContent()) ?? '', /^We couldn’t do that: /)
+  assert.deepEqual(await ordersOf(await tokenFor('bob'), product.id), [])
+  assert.equal(await page.getByTestId('cart-line').count(), 1, 'the cart is kept')
   await closePage(page)
 })
 
