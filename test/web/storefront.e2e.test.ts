@@ -130,9 +130,11 @@ test('storefront: search, product, cart, sign-in, a double-clicked checkout plac
     .getByText('CONFIRMED')
     .waitFor()
 
-  // Cancel from the order page; a second tab that still shows it CONFIRMED is told why it can't.
+  // Cancel from the order page; a second tab still showing it CONFIRMED is told why it can't.
   await page.getByRole('link', { name: orderId.slice(0, 8) }).click()
+  // Its live stream cut (a proxy that drops it), so it can't learn of the cancellation by itself.
   const stale = await page.context().newPage()
+  await stale.route('**/api/v1/notifications/stream', (route) => route.abort())
   await stale.goto(`/orders/${orderId}`)
   await stale.getByTestId('order-status').filter({ hasText: 'CONFIRMED' }).waitFor()
   await page.getByRole('button', { name: 'Cancel this order' }).click()
