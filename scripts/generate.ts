@@ -1,13 +1,19 @@
 // Writes what the service manifests (services/<name>/service.json) imply in files that must stay
 // static for their users: the compose file's and the chart values' service entries (between their
-// "generated" markers), the database init script, the Kafka topics, the manifest's JSON Schema.
-// Usage: node scripts/generate.ts [--check]   (npm run generate; --check fails on any difference)
+// "generated" markers), the database init script, the Kafka topics, the manifest's JSON Schema, the
+// SLO rules and dashboard, and the API and event documents (libs/contracts/generated).
+// Usage: node --conditions=development scripts/generate.ts [--check]   (npm run generate; --check fails on any difference)
 import { readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import * as prettier from 'prettier'
 import { ManifestSchema, type Manifest } from '../libs/service/src/manifest.ts'
 import { manifests } from './services.ts'
 import { loadSlos, sloDashboard, sloRules, type Slo } from './slo.ts'
+import { asyncApiDocument, GENERATED, loadReads } from './contracts.ts'
+import type { ConsumerReads } from '../libs/contracts/src/index.ts'
+import { openApiDocument } from '../services/gateway/src/openapi.ts'
+import { API_PREFIX } from '../services/gateway/src/routes/api.ts'
+import { operations } from '../services/gateway/src/routes/table.ts'
 
 const root = new URL('../', import.meta.url)
 const BEGIN =
@@ -213,7 +219,14 @@ function between(file: string, text: string, entries: string): string {
   return `${text.slice(0, begin)}${BEGIN}\n${entries}\n${indent}${text.slice(end)}`
 }
 
-export function generated(all: Manifest[] = manifests()): Map<string, (current: string) => string> {
+/** Each service's declared reads, as its reads.ts says today. */
+const currentReads = await loadReads(manifests())
+
+export function generated(
+  all: Manifest[] = manifests(),
+  reads: Map<string, ConsumerReads> = currentReads
+): Map<string, (current: string) => string> {
+  const consumers = all.filter((m) => m.consumes.length > 0).map((m) => m.name)
   const edge = all.find((m) => m.edge)
   let loaded: Slo[] | undefined
   const slos = () => (loaded ??= loadSlos()) // read once for both files it compiles into
@@ -230,7 +243,9 @@ export function generated(all: Manifest[] = manifests()): Map<string, (current: 
     ['docker-compose.yml', (text) => between('docker-compose.yml', text, composeEntries(all))],
     ['helm/platform/values.yaml', (text) => between('helm/platform/values.yaml', text, helmEntries(all))],
     ['deploy/prometheus/rules/slo.yml', () => sloRules(slos())],
-    ['deploy/grafana/dashboards/slo.json', () => sloDashboard(slos())]
+    ['deploy/grafana/dashboards/slo.json', () => sloDashboard(slos())],
+    [`${GENERATED}/openapi.json`, () => JSON.stringify(openApiDocument(operations(consumers), API_PREFIX))],
+    [`${GENERATED}/asyncapi.json`, () => JSON.stringify(asyncApiDocument(all, reads))]
   ])
 }
 

@@ -31,6 +31,7 @@ fi
 [ -x "$TOOLS/k8s/helm" ] && PATH="$TOOLS/k8s:$PATH"
 [ -x "$TOOLS/hadolint/$HADOLINT_VERSION/hadolint" ] && PATH="$TOOLS/hadolint/$HADOLINT_VERSION:$PATH"
 [ -x "$TOOLS/actionlint/$ACTIONLINT_VERSION/actionlint" ] && PATH="$TOOLS/actionlint/$ACTIONLINT_VERSION:$PATH"
+[ -x "$TOOLS/oasdiff/$OASDIFF_VERSION/oasdiff" ] && PATH="$TOOLS/oasdiff/$OASDIFF_VERSION:$PATH"
 [ -x "$TOOLS/vegeta/$VEGETA_VERSION/vegeta" ] && PATH="$TOOLS/vegeta/$VEGETA_VERSION:$PATH"
 PATH="$ROOT/node_modules/.bin:$PATH"
 export PATH

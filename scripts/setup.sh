@@ -124,6 +124,10 @@ setup_actionlint() {
   setup_go_program actionlint "$ACTIONLINT_VERSION" rhysd/actionlint actionlint github.com/rhysd/actionlint/cmd/actionlint
 }
 
+setup_oasdiff() {
+  setup_go_program oasdiff "$OASDIFF_VERSION" oasdiff/oasdiff oasdiff github.com/oasdiff/oasdiff
+}
+
 # Renovate's JSON schema, from its npm release (npm checks the tarball's integrity); the package
 # itself (with its hundred dependencies) is never installed: the tests only validate the config.
 setup_renovate_schema() {
@@ -235,6 +239,7 @@ else
   setup_prometheus
   setup_hadolint
   setup_actionlint
+  setup_oasdiff
   setup_renovate_schema
   setup_k8s_tools
 fi

@@ -15,7 +15,7 @@ const run = promisify(execFile)
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
 test('the generated files are up to date with the manifests (npm run generate)', async () => {
-  await run(process.execPath, ['scripts/generate.ts', '--check'], { cwd: root })
+  await run(process.execPath, ['--conditions=development', 'scripts/generate.ts', '--check'], { cwd: root })
 })
 
 test('a new service manifest reaches the compose file, the chart values, the database init and the topics', async () => {

@@ -100,7 +100,7 @@ test('nx g @platform/tools:service: a new service that lints, typechecks, passes
     `NX_DAEMON=false node_modules/.bin/nx show projects >/dev/null && node_modules/.bin/eslint services/${NAME} services/gateway/src --max-warnings=0`
   )
   await sh(scratch, `node_modules/.bin/tsc -p services/${NAME}/tsconfig.json --noEmit`)
-  await sh(scratch, 'node scripts/generate.ts --check')
+  await sh(scratch, 'node --conditions=development scripts/generate.ts --check')
 
   // Its database comes from the generated init (the running PostgreSQL gets it), then its test passes.
   undo.push(() =>

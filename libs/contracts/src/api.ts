@@ -2,6 +2,12 @@
 // (OpenAPI at /api/docs). One definition each, so the documentation can't drift from the services.
 import Type, { type Static } from 'typebox'
 
+/**
+ * The public API's version (the OpenAPI document's). A breaking change fails the contract check
+ * against libs/contracts/baseline unless this major is bumped and the baseline renewed on purpose.
+ */
+export const API_VERSION = '1.0.0'
+
 const Uuid = Type.String({ format: 'uuid' })
 const DateTime = Type.String({ format: 'date-time' })
 
@@ -10,9 +16,9 @@ export const ProductSchema = Type.Object({
   sku: Type.String(),
   name: Type.String(),
   description: Type.String(),
-  priceMinor: Type.Integer({ description: 'price in the currency’s minor unit (cents)' }),
-  currency: Type.String(),
-  stock: Type.Integer(),
+  priceMinor: Type.Integer({ minimum: 0, description: 'price in the currency’s minor unit (cents)' }),
+  currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code' }),
+  stock: Type.Integer({ minimum: 0 }),
   active: Type.Boolean(),
   version: Type.Integer({ description: 'also the ETag; send it in If-Match to change the product' }),
   createdAt: DateTime,
@@ -35,8 +41,8 @@ const productFields = {
 export const ProductInputSchema = Type.Object(
   {
     ...productFields,
-    description: Type.String({ maxLength: 2000, default: '' }),
-    active: Type.Boolean({ default: true })
+    description: Type.Optional(Type.String({ maxLength: 2000, default: '' })),
+    active: Type.Optional(Type.Boolean({ default: true }))
   },
   { additionalProperties: false }
 )
@@ -85,9 +91,15 @@ export type PlaceOrder = Static<typeof PlaceOrderSchema>
 
 export const NOTIFICATION_KINDS = ['order.confirmed', 'order.rejected', 'order.cancelled'] as const
 
+/** A position in a caller's notification feed: the SSE event id, and Last-Event-ID to resume after it. */
+export const FeedPositionSchema = Type.String({
+  pattern: '^(0|[1-9][0-9]{0,18})$',
+  description: 'position in the caller’s feed; the SSE event id'
+})
+
 export const NotificationSchema = Type.Object({
   id: Uuid,
-  seq: Type.String({ description: 'position in the caller’s feed; the SSE event id' }),
+  seq: FeedPositionSchema,
   orderId: Uuid,
   kind: Type.Union([
     Type.Literal(NOTIFICATION_KINDS[0]),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { context, propagation } from '@opentelemetry/api'
 import type { Static, TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { EnvelopeSchema, type Envelope } from '@platform/contracts'
+import { dataSchemaOf, EnvelopeSchema, versionOf, type Envelope } from '@platform/contracts'
 import type { OutgoingMessage } from './bus.ts'
 
 /** An event that can never be handled as it is (not JSON, not CloudEvents, data off contract). */
@@ -12,8 +12,33 @@ export class SchemaViolation extends Error {
 
 const envelopeCheck = Compile(EnvelopeSchema)
 
-/** The event types a service sends and receives: each one's data schema and its topic. */
-export type EventRegistry = Record<string, { topic: string; schema: TSchema }>
+/**
+ * The event types a service sends and receives: each one's data schema, its version (1 when left
+ * out) and its topic, and the previous version still read for one release, with its upgrade.
+ */
+export type EventRegistry = Record<
+  string,
+  {
+    topic: string
+    schema: TSchema
+    version?: number
+    previous?: { version: number; schema: TSchema; upgrade: (data: never) => unknown }
+  }
+>
+
+/**
+ * A reader's copy of a schema: closed objects opened. Made data must match its contract exactly,
+ * but a consumer reads what it knows and ignores fields a newer producer added.
+ */
+function tolerant(schema: unknown): unknown {
+  if (schema === null || typeof schema !== 'object') return schema
+  if (Array.isArray(schema)) return schema.map(tolerant)
+  return Object.fromEntries(
+    Object.entries(schema)
+      .filter(([k, v]) => !(k === 'additionalProperties' && v === false))
+      .map(([k, v]) => [k, tolerant(v)])
+  )
+}
 
 export interface CreateEnvelopeOptions {
   /** The producing service, CloudEvents `source`. */
@@ -37,7 +62,9 @@ export interface EventCodec<R extends EventRegistry> {
   ): { envelope: Envelope<Static<R[T]['schema']>>; message: OutgoingMessage }
   /**
    * Parses and checks a message value; throws {@link SchemaViolation} when it can't be an event.
-   * A type the registry doesn't know passes unchecked (a newer producer's): the handler decides.
+   * Data of the previous version is upgraded to the current one; fields the reader doesn't know
+   * are kept but not checked. A type the registry doesn't know passes unchecked (a newer
+   * producer's): the handler decides.
    */
   decode(value: Buffer | string | null): Envelope
   topicOf(type: keyof R & string): string
@@ -45,18 +72,33 @@ export interface EventCodec<R extends EventRegistry> {
 
 /** The codec of `events` (for the platform: `Events` of @platform/contracts). */
 export function createEventCodec<R extends EventRegistry>(events: R): EventCodec<R> {
-  const dataChecks = new Map(Object.entries(events).map(([type, e]) => [type, Compile(e.schema)]))
-  const firstError = (type: string, data: unknown): string => {
-    const [error] = dataChecks.get(type)!.Errors(data)
+  const made = new Map(Object.entries(events).map(([type, e]) => [type, Compile(e.schema)]))
+  // What a consumer reads: per type, the current version and the previous one (upgraded).
+  const read = new Map(
+    Object.entries(events).map(([type, e]) => {
+      const versions = new Map<
+        number,
+        { check: ReturnType<typeof Compile>; upgrade?: (d: never) => unknown }
+      >([[e.version ?? 1, { check: Compile(tolerant(e.schema) as TSchema) }]])
+      if (e.previous)
+        versions.set(e.previous.version, {
+          check: Compile(tolerant(e.previous.schema) as TSchema),
+          upgrade: e.previous.upgrade
+        })
+      return [type, versions]
+    })
+  )
+  const firstError = (check: ReturnType<typeof Compile>, data: unknown): string => {
+    const [error] = check.Errors(data)
     return error ? `${error.instancePath || '/'} ${error.message}` : 'invalid'
   }
   return {
     topicOf: (type) => events[type]!.topic,
     create(type, data, options) {
-      const check = dataChecks.get(type)
+      const check = made.get(type)
       if (!check) throw new SchemaViolation(`${type} is not an event type of this registry`)
       if (!check.Check(data))
-        throw new SchemaViolation(`${type} data does not match its contract: ${firstError(type, data)}`)
+        throw new SchemaViolation(`${type} data does not match its contract: ${firstError(check, data)}`)
       const headers: Record<string, string> = {}
       propagation.inject(context.active(), headers)
       const envelope: Envelope<Static<R[typeof type]['schema']>> = {
@@ -67,6 +109,7 @@ export function createEventCodec<R extends EventRegistry>(events: R): EventCodec
         time: (options.time ?? new Date()).toISOString(),
         subject: options.subject,
         datacontenttype: 'application/json',
+        dataschema: dataSchemaOf(type, events[type]!.version ?? 1),
         ...(headers.traceparent ? { traceparent: headers.traceparent } : {}),
         ...(headers.tracestate ? { tracestate: headers.tracestate } : {}),
         data
@@ -89,11 +132,22 @@ export function createEventCodec<R extends EventRegistry>(events: R): EventCodec
       }
       if (!envelopeCheck.Check(parsed)) throw new SchemaViolation('message is not a CloudEvents 1.0 envelope')
       const envelope = parsed as Envelope
-      const check = dataChecks.get(envelope.type)
-      if (check && !check.Check(envelope.data))
+      const versions = read.get(envelope.type)
+      if (!versions) return envelope
+      const version = versionOf(envelope.dataschema)
+      const reader = version === undefined ? undefined : versions.get(version)
+      if (!reader)
         throw new SchemaViolation(
-          `${envelope.type} data does not match its contract: ${firstError(envelope.type, envelope.data)}`
+          `${envelope.type} ${envelope.dataschema ?? ''} is not a version read here (${[...versions.keys()].map((v) => `v${v}`).join(', ')})`
         )
+      if (!reader.check.Check(envelope.data))
+        throw new SchemaViolation(
+          `${envelope.type} v${version} data does not match its contract: ${firstError(reader.check, envelope.data)}`
+        )
+      if (reader.upgrade) {
+        envelope.data = reader.upgrade(envelope.data as never)
+        envelope.dataschema = dataSchemaOf(envelope.type, events[envelope.type]!.version ?? 1)
+      }
       return envelope
     }
   }

@@ -50,7 +50,7 @@ test('a poison message goes to the DLQ with its reason and origin; later message
   assert.equal(dead[0]?.headers['dlq-error'], 'message is not JSON')
   assert.match(
     dead[1]?.headers['dlq-error'] ?? '',
-    /order\.cancelled data does not match its contract: \/orderId/
+    /order\.cancelled v1 data does not match its contract: \/orderId/
   )
   assert.equal(dead[0]?.headers['dlq-origin-topic'], f.topic)
   assert.equal(dead[0]?.headers['dlq-origin-partition'], String(consumed.events[0]?.partition))

@@ -1,7 +1,7 @@
 import cors from '@fastify/cors'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
-import type { FastifyInstance, FastifySchema } from 'fastify'
+import type { FastifyInstance } from 'fastify'
 import helmet from 'helmet'
 import type { JSONWebKeySet } from 'jose'
 import { ErrorBodySchema, OverviewSchema, TokenRequestSchema, TokenSchema } from '@platform/contracts'
@@ -19,29 +19,10 @@ import { registerRateLimit } from './rate-limit.ts'
 import { API_PREFIX, apiRoutes } from './routes/api.ts'
 import type { ServiceRoute } from './routes/forward.ts'
 import { SERVICE_ROUTES } from './routes/services.generated.ts'
-import { deadLetterRoutes, ROUTES, type Route, type Upstream } from './routes/table.ts'
+import { openApiDocument } from './openapi.ts'
+import { deadLetterRoutes, operations, ROUTES, type Upstream } from './routes/table.ts'
 
 const UPSTREAMS: Upstream[] = ['catalog', 'order', 'notification']
-
-/** The OpenAPI operation of a gateway route, from its route table entry. */
-function documented(route: Route): FastifySchema {
-  const response = Object.fromEntries(
-    Object.entries(route.responses).map(([status, r]) => [
-      status,
-      r.schema ? { description: r.description, ...r.schema } : { description: r.description, type: 'null' }
-    ])
-  )
-  return {
-    summary: route.summary,
-    tags: [route.tag],
-    ...(route.access === 'public' ? {} : { security: [{ bearer: [] }] }),
-    ...(route.params ? { params: route.params } : {}),
-    ...(route.querystring ? { querystring: route.querystring } : {}),
-    ...(route.headers ? { headers: route.headers } : {}),
-    ...(route.body ? { body: route.body } : {}),
-    response
-  } as FastifySchema
-}
 
 /**
  * The headers helmet sets, read once from a throwaway response. An API answers JSON: nothing in it
@@ -109,8 +90,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     notification: config.NOTIFICATION_URL
   }
   const forwarded = [...new Set(serviceRoutes.map((r) => r.service))]
+  // Every consuming service's dead letters are reachable from the operations console.
+  const consumers = TOPOLOGY.filter((n) => n.consumes.length > 0).map((n) => n.name)
   const upstreams: Record<string, UpstreamClient> = Object.fromEntries(
-    [...UPSTREAMS, ...forwarded].map((name) => [
+    [...new Set([...UPSTREAMS, ...forwarded, ...consumers])].map((name) => [
       name,
       service.upstream(name, {
         url: fixed[name as Upstream] ?? urlOf(config, name),
@@ -162,28 +145,10 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
         : app.log.info('redis is back: rate limits are shared again')
   })
 
+  // The document is the committed one (libs/contracts/generated/openapi.json), built by the same code.
   await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Platform API',
-        version: manifest.version,
-        description:
-          'The public API. Authenticate with `Authorization: Bearer <token>`; errors are `{ code, message, requestId }`.'
-      },
-      servers: [{ url: '/' }],
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } }
-    },
-    // Gateway routes are documented from the route table; the gateway's own API routes by their
-    // schema; probes, metrics and the docs themselves not at all.
-    transform: ({ url, schema, route }) => ({
-      url,
-      schema: route.config?.docs
-        ? documented(route.config.docs)
-        : url.startsWith(API_PREFIX)
-          ? schema
-          : ({ hide: true } as FastifySchema)
-    })
+    mode: 'static',
+    specification: { document: openApiDocument(operations(consumers), API_PREFIX) as never }
   })
   await app.register(swaggerUi, { routePrefix: '/api/docs', staticCSP: true })
 
@@ -192,8 +157,6 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       `${API_PREFIX}/auth/token`,
       {
         schema: {
-          summary: 'A token for a demo user (development issuer: off unless configured)',
-          tags: ['auth'],
           body: TokenRequestSchema,
           response: {
             200: TokenSchema,
@@ -221,9 +184,6 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
     {
       onRequest: authenticate(verify, 'admin'),
       schema: {
-        summary: 'Services, instances, golden signals, breakers, lag, outbox, alerts (admin)',
-        tags: ['admin'],
-        security: [{ bearer: [] }],
         response: { 200: OverviewSchema, 401: ErrorBodySchema, 403: ErrorBodySchema }
       }
     },
@@ -232,8 +192,6 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       return overview()
     }
   )
-  const consumers = TOPOLOGY.filter((n) => n.consumes.length > 0 && upstreams[n.name]).map((n) => n.name)
-
   await app.register(apiRoutes, {
     upstreams,
     serviceRoutes,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import type { FastifyInstance } from 'fastify'
 import type { Overview } from '@platform/contracts'
@@ -155,14 +156,16 @@ test('admin routes need the admin role; services’ internal endpoints are not r
   assert.equal(allowed.statusCode, 200)
   assert.equal(upstream.seen[0]!.headers['x-user-roles'], 'customer,admin')
 
-  for (const url of ['/api/v1/products/batch', '/products', '/api/v1/health/ready']) {
-    const res = await app.inject({
-      method: url.endsWith('batch') ? 'POST' : 'GET',
-      url,
-      payload: url.endsWith('batch') ? {} : undefined
-    })
+  for (const url of ['/products', '/api/v1/health/ready']) {
+    const res = await app.inject({ method: 'GET', url })
     assert.equal(res.statusCode, 404, url)
+    assert.equal(res.json().code, 'ROUTE_NOT_FOUND')
   }
+  // The batch lookup's path is a product's: no POST there, and the methods it has are said.
+  const batch = await app.inject({ method: 'POST', url: '/api/v1/products/batch', payload: {} })
+  assert.equal(batch.statusCode, 405)
+  assert.equal(batch.json().code, 'METHOD_NOT_ALLOWED')
+  assert.equal(batch.headers.allow, 'GET, PUT, PATCH, DELETE, HEAD')
   assert.equal(upstream.seen.length, 1)
 })
 
@@ -289,6 +292,13 @@ test('OpenAPI documents the public routes only; CORS answers allowed origins onl
     openapi: string
     paths: Record<string, Record<string, { security?: unknown }>>
   }
+  // What it serves is the committed document (libs/contracts/generated, checked in npm test).
+  assert.deepEqual(
+    spec,
+    JSON.parse(
+      readFileSync(new URL('../../../libs/contracts/generated/openapi.json', import.meta.url), 'utf8')
+    )
+  )
   assert.match(spec.openapi, /^3\./)
   assert.ok(spec.paths['/api/v1/products/{id}']?.get)
   assert.ok(spec.paths['/api/v1/orders']?.post?.security)

@@ -3,7 +3,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import Type from 'typebox'
 import { AppError, NotFoundError } from '@platform/errors'
-import { CursorSchema, ErrorBodySchema, SearchTextSchema } from '@platform/contracts'
+import {
+  CursorSchema,
+  ErrorBodySchema,
+  ProductBatchRequestSchema,
+  ProductBatchSchema,
+  SearchTextSchema
+} from '@platform/contracts'
 import { requireRole } from '@platform/http-kit'
 import type { Cache } from '@platform/redis'
 import {
@@ -97,18 +103,9 @@ export const productRoutes: FastifyPluginAsyncTypebox<ProductRoutesOptions> = as
     '/products/batch',
     {
       schema: {
-        body: Type.Object(
-          {
-            ids: Type.Array(Type.String({ format: 'uuid' }), {
-              minItems: 1,
-              maxItems: 100,
-              uniqueItems: true
-            })
-          },
-          { additionalProperties: false }
-        ),
+        body: ProductBatchRequestSchema,
         response: {
-          200: Type.Object({ items: Type.Array(ProductSchema), missing: Type.Array(Type.String()) }),
+          200: ProductBatchSchema,
           ...Errors
         }
       }

@@ -7,6 +7,7 @@ import type { ServiceRoute } from './forward.ts'
 import { ROUTES, type Route } from './table.ts'
 
 export const API_PREFIX = '/api/v1'
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const
 
 export interface ApiOptions {
   /** A client per service: those of the route table, and those of `serviceRoutes`. */
@@ -155,12 +156,35 @@ export async function apiRoutes(
       handler: forward(route, upstream)
     })
   }
+  // A path of the table with another method: 405 and the methods it has, before any token check.
+  const methods = new Map<string, string[]>()
+  for (const route of routes) methods.set(route.path, [...(methods.get(route.path) ?? []), route.method])
+  for (const [path, allowed] of methods) {
+    const others = METHODS.filter((m) => !allowed.includes(m))
+    const allow = [...allowed, ...(allowed.includes('GET') ? ['HEAD'] : [])].join(', ')
+    if (others.length > 0)
+      app.route({
+        method: others,
+        url: API_PREFIX + path,
+        handler: async (request, reply) =>
+          reply
+            .code(405)
+            .header('allow', allow)
+            .send(
+              errorBody(
+                request,
+                'METHOD_NOT_ALLOWED',
+                `${request.method} is not allowed here; allowed: ${allow}`
+              )
+            )
+      })
+  }
   for (const route of serviceRoutes) {
     const upstream = upstreams[route.service]
     if (!upstream) throw new Error(`no upstream client for ${route.service} (${route.prefix})`)
     for (const url of [route.prefix, `${route.prefix}/*`])
       app.route({
-        method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+        method: [...METHODS],
         url,
         config: { longLived: route.stream },
         onRequest: authenticate(verify, route.access),

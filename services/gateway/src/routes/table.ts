@@ -1,9 +1,10 @@
-import Type, { type TSchema } from 'typebox'
+import Type from 'typebox'
 import {
   DeadLetterListSchema,
   DeadLetterQuerySchema,
   DeadLetterSchema,
   ErrorBodySchema,
+  FeedPositionSchema,
   NotificationSchema,
   OrderSchema,
   PageQuerySchema,
@@ -12,31 +13,21 @@ import {
   PlaceOrderSchema,
   ProductInputSchema,
   ProductPatchSchema,
-  ProductSchema
+  ProductSchema,
+  OverviewSchema,
+  TokenRequestSchema,
+  TokenSchema
 } from '@platform/contracts'
-import type { Access } from '../auth/authenticate.ts'
+import type { Operation } from '../openapi.ts'
 
 export type Upstream = 'catalog' | 'order' | 'notification'
 
-/** One public endpoint: where it goes, who may call it, and what the documentation says. */
-export interface Route {
-  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
-  /** Public path, below /api/v1. */
-  path: string
+/** One public endpoint of a service: the operation it documents, and where the gateway sends it. */
+export interface Route extends Operation {
   /** The service it goes to (a client of that name must exist). */
   upstream: string
   /** The service's path; `:name` parameters are taken from the public path. */
   target: string
-  access: Access
-  /** Server-Sent Events: streamed through, never buffered. */
-  stream?: boolean
-  summary: string
-  tag: 'products' | 'orders' | 'notifications' | 'admin'
-  params?: TSchema
-  querystring?: TSchema
-  headers?: TSchema
-  body?: TSchema
-  responses: Record<number, { description: string; schema?: TSchema }>
 }
 
 const Id = Type.Object({ id: Type.String({ format: 'uuid' }) })
@@ -50,22 +41,9 @@ const ProductList = Type.Object(
   },
   { additionalProperties: false }
 )
+/** Error answers an operation has besides those of its kind (openapi.ts adds those). */
 const errors = (...codes: number[]) =>
-  Object.fromEntries(
-    codes.map((c) => [c, { description: DESCRIPTIONS[c] ?? 'error', schema: ErrorBodySchema }])
-  )
-const DESCRIPTIONS: Record<number, string> = {
-  400: 'invalid request',
-  401: 'missing or invalid bearer token',
-  403: 'the admin role is required',
-  404: 'not found (or not the caller’s)',
-  409: 'illegal state transition',
-  412: 'the version in If-Match is not the current one',
-  422: 'the request can’t be applied (unknown products, key reused with another body…)',
-  428: 'If-Match is required',
-  429: 'rate limit exceeded',
-  503: 'a service is unavailable; retry after Retry-After'
-}
+  Object.fromEntries(codes.map((c) => [c, { description: 'error', schema: ErrorBodySchema }]))
 
 /**
  * The gateway's whole public surface. Only what is listed here is reachable from outside; the
@@ -229,7 +207,11 @@ export const ROUTES: Route[] = [
     stream: true,
     summary: 'New notifications as Server-Sent Events (reconnect with Last-Event-ID to replay)',
     tag: 'notifications',
-    querystring: Type.Object({ lastEventId: Type.Optional(Type.String()) }),
+    querystring: Type.Object(
+      { lastEventId: Type.Optional(FeedPositionSchema) },
+      { additionalProperties: false, description: 'lastEventId: for clients that can’t set the header' }
+    ),
+    headers: Type.Object({ 'last-event-id': Type.Optional(FeedPositionSchema) }),
     responses: {
       200: { description: 'text/event-stream: `event: notification`, `id: <seq>`, `data: <notification>`' },
       ...errors(400, 401, 429, 503)
@@ -275,4 +257,30 @@ export function deadLetterRoutes(service: string): Route[] {
       }
     }
   ]
+}
+
+/** The sign-in of the development issuer: answered by the gateway (404 unless it is configured). */
+export const TOKEN_OPERATION: Operation = {
+  method: 'POST',
+  path: '/auth/token',
+  access: 'public',
+  summary: 'A token for a demo user (development issuer: off unless configured)',
+  tag: 'auth',
+  body: TokenRequestSchema,
+  responses: { 200: { description: 'a bearer token', schema: TokenSchema }, ...errors(401, 404) }
+}
+
+/** The operations console's picture of the platform: answered by the gateway. */
+export const OVERVIEW_OPERATION: Operation = {
+  method: 'GET',
+  path: '/admin/overview',
+  access: 'admin',
+  summary: 'Services, instances, golden signals, breakers, lag, outbox, alerts (admin)',
+  tag: 'admin',
+  responses: { 200: { description: 'the platform now', schema: OverviewSchema } }
+}
+
+/** Every documented operation, the dead-letter routes of these consuming services among them. */
+export function operations(consumers: string[]): Operation[] {
+  return [TOKEN_OPERATION, ...ROUTES, OVERVIEW_OPERATION, ...consumers.flatMap(deadLetterRoutes)]
 }

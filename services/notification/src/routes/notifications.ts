@@ -1,7 +1,13 @@
 import type { ServerResponse } from 'node:http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { ErrorBodySchema, NotificationSchema, PageQuerySchema, PageSchema } from '@platform/contracts'
+import {
+  ErrorBodySchema,
+  FeedPositionSchema,
+  NotificationSchema,
+  PageQuerySchema,
+  PageSchema
+} from '@platform/contracts'
 import { AppError } from '@platform/errors'
 import { callerOf } from '@platform/http-kit'
 import {
@@ -53,7 +59,7 @@ export const notificationRoutes: FastifyPluginAsyncTypebox<NotificationRoutesOpt
       schema: {
         // Browsers can't set headers on an EventSource: the first connection may pass ?lastEventId=.
         querystring: Type.Object(
-          { lastEventId: Type.Optional(Type.String({ maxLength: 20 })) },
+          { lastEventId: Type.Optional(FeedPositionSchema) },
           { additionalProperties: false }
         ),
         response: { 400: ErrorBodySchema, 401: ErrorBodySchema }

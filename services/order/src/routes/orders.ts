@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { ErrorBodySchema } from '@platform/contracts'
+import { ErrorBodySchema, PageQuerySchema, PageSchema } from '@platform/contracts'
 import { AppError, NotFoundError } from '@platform/errors'
 import { callerOf } from '@platform/http-kit'
 import { enqueue } from '@platform/messaging'
@@ -100,15 +100,9 @@ export const orderRoutes: FastifyPluginAsyncTypebox<OrderRoutesOptions> = async 
     '/orders',
     {
       schema: {
-        querystring: Type.Object(
-          {
-            limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
-            cursor: Type.Optional(Type.String({ maxLength: 512 }))
-          },
-          { additionalProperties: false }
-        ),
+        querystring: Type.Object(PageQuerySchema.properties, { additionalProperties: false }),
         response: {
-          200: Type.Object({ items: Type.Array(OrderSchema), nextCursor: Type.Optional(Type.String()) }),
+          200: PageSchema(OrderSchema),
           ...Errors
         }
       }

@@ -61,7 +61,10 @@ export default async function serviceGenerator(
   if (options.skipGenerate) return undefined
   return () => {
     // The same generator `npm run generate` runs, now that the manifest is on disk.
-    execFileSync(process.execPath, ['scripts/generate.ts'], { cwd: tree.root, stdio: 'inherit' })
+    execFileSync(process.execPath, ['--conditions=development', 'scripts/generate.ts'], {
+      cwd: tree.root,
+      stdio: 'inherit'
+    })
     execFileSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], {
       cwd: tree.root,
       stdio: 'inherit'
