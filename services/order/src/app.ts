@@ -5,6 +5,7 @@ import { manifest, type Config } from './config.ts'
 import { catalogClient } from './adapters/catalog-client.ts'
 import { pruneIdempotencyKeys } from './adapters/orders-repository.ts'
 import { expirePending, stockEventsBatchHandler, stockEventsHandler } from './consumers/saga.ts'
+import { decisionMetric } from './metrics.ts'
 import { orderRoutes } from './routes/orders.ts'
 
 /** The order service's own wiring on the service base. Never listens: server.ts does. */
@@ -16,6 +17,7 @@ export async function buildApp(config: Config, options: ServiceAppOptions = {}):
     ...options
   })
   const { app } = service
+  const decided = decisionMetric(service.metrics.registry)
   const catalog = service.upstream('catalog', {
     url: config.CATALOG_URL,
     timeoutMs: config.CATALOG_TIMEOUT_MS
@@ -24,9 +26,9 @@ export async function buildApp(config: Config, options: ServiceAppOptions = {}):
   service.consume({
     // Events are keyed by order, so partitions are independent: work on all three at once.
     partitionsConcurrently: 3,
-    handle: stockEventsHandler({ pool: app.pg }),
+    handle: stockEventsHandler({ pool: app.pg, decided }),
     // Under load a partition's waiting events go through in one transaction.
-    handleBatch: stockEventsBatchHandler({ pool: app.pg })
+    handleBatch: stockEventsBatchHandler({ pool: app.pg, decided })
   })
 
   if (options.messaging !== false) {
@@ -34,7 +36,7 @@ export async function buildApp(config: Config, options: ServiceAppOptions = {}):
     let retention: NodeJS.Timeout | undefined
     app.addHook('onReady', async () => {
       sweep = setInterval(() => {
-        expirePending(app.pg, config.ORDER_TIMEOUT_MS).catch((err) =>
+        expirePending(app.pg, config.ORDER_TIMEOUT_MS, decided).catch((err) =>
           app.log.error({ err }, 'expiry sweep failed')
         )
       }, config.EXPIRY_SWEEP_MS)

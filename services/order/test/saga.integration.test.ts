@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { test } from 'node:test'
 import { createKafkaBus, type IncomingEvent } from '@platform/messaging'
-import { createMetrics } from '@platform/metrics'
+import { createMetrics, readSample } from '@platform/metrics'
 import { eventually, scratchTopics, stack } from '@platform/testing'
 import {
   alice,
@@ -102,7 +102,16 @@ test('duplicated stock events are applied once; order.confirmed is announced onc
   assert.equal((await app.inject({ url: `/orders/${id}`, headers: alice })).json().status, 'CONFIRMED')
   assert.equal(about(id, 'order.confirmed').length, 1)
   assert.equal(about(id, 'order.rejected').length, 0)
+  // One decision, timed once (the order-confirmation SLO's metric), however many answers came.
+  assert.deepEqual(await decisions(app), { confirmed: 1, rejected: 0, expired: 0 })
 })
+
+/** How many decisions the order service has timed, per outcome (`order_decision_seconds_count`). */
+async function decisions(app: { inject: (o: { url: string }) => Promise<{ body: string }> }) {
+  const text = (await app.inject({ url: '/metrics' })).body
+  const count = (outcome: string) => readSample(text, 'order_decision_seconds_count', { outcome })
+  return { confirmed: count('confirmed'), rejected: count('rejected'), expired: count('expired') }
+}
 
 test('expiry: a PENDING order with no answer in time is rejected as expired and announced', async (t) => {
   const scope = await sagaScope(t)
@@ -138,4 +147,8 @@ test('expiry: a PENDING order with no answer in time is rejected as expired and 
   })
   assert.match((announced!.envelope.data as { reason: string }).reason, /^expired/)
   assert.equal(about(id, 'order.rejected').length, 1)
+  assert.deepEqual(await decisions(app), { confirmed: 0, rejected: 0, expired: 1 })
+  // Timed from its 201: at least the timeout.
+  const text = (await app.inject({ url: '/metrics' })).body
+  assert.equal(readSample(text, 'order_decision_seconds_bucket', { outcome: 'expired', le: '0.5' }), 0)
 })

@@ -36,8 +36,11 @@ type StockEvent = Pick<IncomingEvent, 'envelope'>
 const isStockAnswer = ({ envelope }: StockEvent) =>
   envelope.type === 'stock.reserved' || envelope.type === 'stock.rejected'
 
+/** Told of the orders decided, once their transaction committed (the decision-time metric). */
+export type Decided = (orders: Order[]) => void
+
 /** Stock events' effects inside the caller's transaction: two statements however many. */
-async function applyAll(client: PoolClient, events: StockEvent[]): Promise<void> {
+async function applyAll(client: PoolClient, events: StockEvent[]): Promise<Order[]> {
   const moved = await transitionAll(
     client,
     ['PENDING'],
@@ -53,6 +56,7 @@ async function applyAll(client: PoolClient, events: StockEvent[]): Promise<void>
     })
   )
   await enqueueAll(client, moved.map(announcement))
+  return moved
 }
 
 /**
@@ -61,33 +65,43 @@ async function applyAll(client: PoolClient, events: StockEvent[]): Promise<void>
  * the outbox. An order no longer PENDING (cancelled, expired) is left as it is: the catalog
  * releases its stock on the order.cancelled / order.rejected it already has. Every event once.
  */
-export function stockEventsHandler(deps: { pool: Pool }) {
+export function stockEventsHandler(deps: { pool: Pool; decided: Decided }) {
   return async function handle(event: IncomingEvent): Promise<void> {
     if (!isStockAnswer(event)) return
-    await handleOnce(deps.pool, CONSUMER, event.envelope.id, (client) => applyAll(client, [event]))
+    const decided: Order[] = []
+    await handleOnce(deps.pool, CONSUMER, event.envelope.id, async (client) => {
+      decided.push(...(await applyAll(client, [event])))
+    })
+    deps.decided(decided)
   }
 }
 
 /** The same for consecutive events of a partition, in one transaction (one commit for all). */
-export function stockEventsBatchHandler(deps: { pool: Pool }) {
+export function stockEventsBatchHandler(deps: { pool: Pool; decided: Decided }) {
   return async function handleBatch(events: IncomingEvent[]): Promise<void> {
-    await handleBatchOnce(deps.pool, CONSUMER, events.filter(isStockAnswer), (client, fresh) =>
-      applyAll(client, fresh)
-    )
+    const decided: Order[] = []
+    await handleBatchOnce(deps.pool, CONSUMER, events.filter(isStockAnswer), async (client, fresh) => {
+      decided.push(...(await applyAll(client, fresh)))
+    })
+    deps.decided(decided)
   }
 }
 
+/** The reason of an order rejected because the catalog never answered. */
+export const EXPIRED = 'expired: no answer from the catalog in time'
+
 /** Rejects PENDING orders older than `timeoutMs` as expired (the catalog then releases any stock). */
-export async function expirePending(pool: Pool, timeoutMs: number): Promise<number> {
-  return withTransaction(pool, async (client) => {
+export async function expirePending(pool: Pool, timeoutMs: number, decided: Decided): Promise<number> {
+  const expired = await withTransaction(pool, async (client) => {
     const ids = await claimExpired(client, timeoutMs, 100)
-    const reason = 'expired: no answer from the catalog in time'
     const moved = await transitionAll(
       client,
       ['PENDING'],
-      ids.map((id) => ({ id, to: 'REJECTED' as const, reason }))
+      ids.map((id) => ({ id, to: 'REJECTED' as const, reason: EXPIRED }))
     )
     await enqueueAll(client, moved.map(announcement))
-    return ids.length
+    return moved
   })
+  decided(expired)
+  return expired.length
 }
