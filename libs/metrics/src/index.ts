@@ -13,5 +13,5 @@ export {
   type Metrics
 } from './metrics.ts'
 export { RequestDurationHistogram, type RequestLabels } from './request-duration.ts'
-export { Histogram, Registry } from 'prom-client'
+export { Counter, Gauge, Histogram, Registry } from 'prom-client'
 export { readSample } from './read-sample.ts'

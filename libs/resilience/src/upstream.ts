@@ -82,6 +82,8 @@ export interface Upstream {
    * `request.signal` aborts. Not retried.
    */
   stream(request: UpstreamRequest): Promise<UpstreamStream>
+  /** Whether it knows an instance to call (discovery found one, or a fixed URL is set). */
+  available(): boolean
   close(): Promise<void>
 }
 
@@ -323,6 +325,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
   }
 
   return {
+    available: () => options.instances().length > 0,
     async request<T>(request: UpstreamRequest): Promise<UpstreamResponse<T>> {
       if (inFlight >= maxConcurrent) throw new UpstreamUnavailableError(name, 'busy', 1)
       inFlight++

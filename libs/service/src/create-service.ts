@@ -53,6 +53,11 @@ export interface UpstreamSettings extends Partial<Pick<UpstreamOptions, 'maxConc
   /** Where the service is when there is no Consul (`CATALOG_URL`). */
   url?: string | undefined
   timeoutMs: number
+  /**
+   * Whether readiness waits for Consul's first answer about it (default true). An upstream made
+   * while serving (a traffic split's target) must not make a ready instance unready.
+   */
+  awaitDiscovery?: boolean
 }
 
 export interface Service {
@@ -68,6 +73,8 @@ export interface Service {
    * Consul has answered about it.
    */
   upstream(name: string, settings: UpstreamSettings): Upstream
+  /** The Consul client, when CONSUL_URL is set (KV reads and watches). */
+  consul: ConsulClient | undefined
 }
 
 /** What a service's app options may turn off (tests that only exercise routes). */
@@ -157,6 +164,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
 
   const consul: ConsulClient | undefined = config.CONSUL_URL ? createConsul(config.CONSUL_URL) : undefined
   const resolvers = new Map<string, Resolver>()
+  const unawaited: Resolver[] = []
   const upstreams: Upstream[] = []
   app.addHook('onReady', async () => {
     // Ready only once it knows where its upstreams are: an instance that listened before Consul's
@@ -168,7 +176,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     )
   })
   app.lifecycle.onShutdown('closePools', async () => {
-    for (const r of resolvers.values()) r.stop()
+    for (const r of [...resolvers.values(), ...unawaited]) r.stop()
     await Promise.all(upstreams.map((u) => u.close()))
   })
   if (consul) {
@@ -188,6 +196,7 @@ export async function createService(options: ServiceOptions): Promise<Service> {
     app,
     metrics,
     migrations,
+    consul,
     consume(consumer) {
       if (manifest.consumes.length === 0) throw new Error(`${manifest.name}: the manifest consumes no topic`)
       if (!messagingOn) return
@@ -209,7 +218,8 @@ export async function createService(options: ServiceOptions): Promise<Service> {
               app.log.warn({ err, service: name }, 'consul unreachable; using last known instances')
           })
         : undefined
-      if (resolver) resolvers.set(name, resolver)
+      if (resolver && settings.awaitDiscovery !== false) resolvers.set(name, resolver)
+      else if (resolver) unawaited.push(resolver)
       const fixed = settings.url ? [settings.url.replace(/\/$/, '')] : []
       const client = createUpstream({
         name,

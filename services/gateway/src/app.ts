@@ -20,6 +20,7 @@ import { API_PREFIX, apiRoutes } from './routes/api.ts'
 import type { ServiceRoute } from './routes/forward.ts'
 import { SERVICE_ROUTES } from './routes/services.generated.ts'
 import { openApiDocument } from './openapi.ts'
+import { createSplits } from './splits.ts'
 import { deadLetterRoutes, operations, ROUTES, type Upstream } from './routes/table.ts'
 
 const UPSTREAMS: Upstream[] = ['catalog', 'order', 'notification']
@@ -192,7 +193,26 @@ export async function buildApp(config: Config, options: AppOptions = {}): Promis
       return overview()
     }
   )
+  // Weighted routing (platform/splits/<upstream> in Consul KV): a split's target gets a client the
+  // first time a split names it; readiness never waits for it.
+  const splits = createSplits({
+    consul: service.consul,
+    prefix: config.SPLITS_PREFIX,
+    registry: service.metrics.registry,
+    log: app.log,
+    primary: (name) => upstreams[name]!,
+    clientFor: (target) =>
+      service.upstream(target, {
+        url: urlOf(config, target),
+        timeoutMs: config.UPSTREAM_TIMEOUT_MS,
+        maxConcurrent: 512,
+        awaitDiscovery: false
+      })
+  })
+  app.lifecycle.onShutdown('closePools', () => splits.stop())
+
   await app.register(apiRoutes, {
+    splits,
     upstreams,
     serviceRoutes,
     verify,

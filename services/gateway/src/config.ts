@@ -21,6 +21,8 @@ export const ConfigSchema = Type.Object({
   ...baseConfig(manifest),
   /** Rate-limit counters shared by every gateway instance. */
   ...redisConfig,
+  /** Where the traffic splits are in Consul's KV store (one key per upstream below it). */
+  SPLITS_PREFIX: Type.String({ pattern: '^[A-Za-z0-9._/-]+/$', default: 'platform/splits/' }),
   /** Without CONSUL_URL, the services are at fixed URLs (each one then required). */
   CATALOG_URL: Type.Optional(Type.String({ minLength: 1 })),
   ORDER_URL: Type.Optional(Type.String({ minLength: 1 })),

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { errorBody, ROLES_HEADER, USER_HEADER } from '@platform/http-kit'
 import type { Upstream as UpstreamClient } from '@platform/resilience'
+import type { Choice, Splits } from '../splits.ts'
 import { authenticate } from '../auth/authenticate.ts'
 import type { Principal } from '../auth/jwt.ts'
 import type { ServiceRoute } from './forward.ts'
@@ -19,6 +20,8 @@ export interface ApiOptions {
   maxStreamsPerUser: number
   /** The table's routes (default ROUTES). */
   routes?: Route[]
+  /** Weighted routing of an upstream's traffic to a second target (splits.ts). */
+  splits?: Splits
 }
 
 // What crosses the gateway. Identity headers are never taken from the client: only set from the token.
@@ -88,7 +91,7 @@ function answer(
  */
 export async function apiRoutes(
   app: FastifyInstance,
-  { upstreams, serviceRoutes, verify, maxStreamsPerUser, routes = ROUTES }: ApiOptions
+  { upstreams, serviceRoutes, verify, maxStreamsPerUser, routes = ROUTES, splits }: ApiOptions
 ): Promise<void> {
   // Streams open here per caller: one caller can't take every connection to a service.
   const openStreams = new Map<string, number>()
@@ -99,8 +102,16 @@ export async function apiRoutes(
   )
 
   type Handler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
-  const forward = (route: Route | ServiceRoute, upstream: UpstreamClient): Handler =>
-    route.stream
+  /** Where a request goes: the upstream, or the target of its traffic split for this caller. */
+  const choose = (name: string, key: string, upstream: UpstreamClient, request: FastifyRequest): Choice =>
+    splits
+      ? splits.choose(name, key, request.principal?.id ?? request.ip)
+      : { target: name, client: upstream, split: false }
+  const forward = (route: Route | ServiceRoute, upstream: UpstreamClient): Handler => {
+    const name = 'target' in route ? route.upstream : route.service
+    const key =
+      'target' in route ? `${route.method} ${route.path}` : `* ${route.prefix.slice(API_PREFIX.length)}`
+    return route.stream
       ? async (request, reply) => {
           const caller = request.principal?.id ?? request.ip
           const open = openStreams.get(caller) ?? 0
@@ -120,30 +131,57 @@ export async function apiRoutes(
             else openStreams.delete(caller)
             abort.abort()
           })
-          const res = await upstream.stream({
-            method: request.method,
-            path: targetPath(route, request),
-            headers: forwardedHeaders(request),
-            signal: abort.signal
-          })
+          const choice = choose(name, key, upstream, request)
+          const started = performance.now()
+          const res = await choice.client
+            .stream({
+              method: request.method,
+              path: targetPath(route, request),
+              headers: forwardedHeaders(request),
+              signal: abort.signal
+            })
+            .catch((err: unknown) => {
+              splits?.record(name, choice, 503, (performance.now() - started) / 1000)
+              throw err
+            })
+          splits?.record(name, choice, res.statusCode, (performance.now() - started) / 1000)
           answer(reply, request, res.statusCode, res.headers)
           reply.header('x-accel-buffering', 'no')
           return reply.send(res.body)
         }
       : async (request, reply) => {
           const headers = forwardedHeaders(request)
-          const res = await upstream.request<Buffer>({
-            method: request.method,
-            path: targetPath(route, request),
-            headers,
-            ...(request.body !== undefined ? { body: request.body as Buffer } : {}),
-            parse: false,
-            // Safe to repeat: the order service answers a repeated key with the first answer.
-            idempotent: headers['idempotency-key'] !== undefined
-          })
+          // Safe to repeat: the order service answers a repeated key with the first answer.
+          const repeatable = headers['idempotency-key'] !== undefined
+          const call = (client: UpstreamClient) =>
+            client.request<Buffer>({
+              method: request.method,
+              path: targetPath(route, request),
+              headers,
+              ...(request.body !== undefined ? { body: request.body as Buffer } : {}),
+              parse: false,
+              idempotent: repeatable
+            })
+          // A split's target that fails a request safe to repeat: the upstream itself answers it.
+          const safe = request.method === 'GET' || request.method === 'HEAD' || repeatable
+          const choice = choose(name, key, upstream, request)
+          const started = performance.now()
+          const took = () => (performance.now() - started) / 1000
+          const res = await call(choice.client).then(
+            (res) => {
+              splits?.record(name, choice, res.statusCode, took())
+              return choice.split && safe && res.statusCode >= 500 ? call(upstream) : res
+            },
+            (err: unknown) => {
+              splits?.record(name, choice, 503, took())
+              if (choice.split && safe) return call(upstream)
+              throw err
+            }
+          )
           answer(reply, request, res.statusCode, res.headers)
           return reply.send(res.statusCode === 204 ? undefined : res.body)
         }
+  }
 
   for (const route of routes) {
     const upstream = upstreams[route.upstream]
