@@ -364,10 +364,18 @@ export function eventBreakingChanges(baseline: Json, current: Json): string[] {
   return problems
 }
 
+/** The oasdiff setup built (.tools/oasdiff/<OASDIFF_VERSION>), else whichever is on PATH. */
+function oasdiff(): string {
+  const env = readFileSync(new URL('scripts/infra/versions.env', root), 'utf8')
+  const version = /^OASDIFF_VERSION=(.+)$/m.exec(env)?.[1]
+  const built = fileURLToPath(new URL(`.tools/oasdiff/${version}/oasdiff`, root))
+  return version && existsSync(built) ? built : 'oasdiff'
+}
+
 /** oasdiff's breaking changes (errors only) from `baseline` to `current` (OpenAPI files). */
 export function apiBreakingChanges(baselineFile: string, currentFile: string): string[] {
   try {
-    execFileSync('oasdiff', ['breaking', baselineFile, currentFile, '--fail-on', 'ERR', '--format', 'text'], {
+    execFileSync(oasdiff(), ['breaking', baselineFile, currentFile, '--fail-on', 'ERR', '--format', 'text'], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe']
     })
