@@ -266,7 +266,10 @@ export async function loadReads(all: Manifest[]): Promise<Map<string, ConsumerRe
   return reads
 }
 
-/** Where a producer breaks a consumer's declared reads: schemas and examples, every version still sent. */
+/**
+ * Where a producer breaks a consumer's declared reads: its schema and example. (Data of an event's
+ * previous version reaches handlers upgraded to the current shape, so the current one is what counts.)
+ */
 export function readProblems(
   all: Manifest[],
   reads: Map<string, ConsumerReads>,
@@ -292,9 +295,6 @@ export function readProblems(
         problems.push(`${m.name} reads ${type}: no manifest produces ${e.topic}`)
       for (const p of subsetProblems(e.schema, read))
         problems.push(`${m.name} reads ${type} v${e.version}: ${p}`)
-      if (e.previous)
-        for (const p of subsetProblems(e.previous.schema, read))
-          problems.push(`${m.name} reads ${type} v${e.previous.version} (previous): ${p}`)
       if (!ajv.validate(plain(read), e.example))
         problems.push(`${m.name} reads ${type}: the producer's example fails: ${ajv.errorsText()}`)
     }
@@ -329,9 +329,10 @@ const messagesOf = (doc: Json) =>
 const versionIn = (m: Message) => Number(/:v(\d+)$/.exec(m.payload.properties.dataschema.const)![1])
 
 /**
- * Where the events of `current` break consumers of `baseline`: a type gone; a type's data changed
- * so that a reader of the baseline can't read it (a field removed or made optional, a type or a
- * value widened) without a version bump; a bump that leaves the baseline's version unread.
+ * Where the events of `current` break consumers of `baseline`: a type gone; a version whose data
+ * changed so that it can't be read both ways — deployed consumers reading new events (a field
+ * removed or made optional, a type or a value widened), updated consumers reading events already
+ * sent (a required field added, a bound tightened); a bump that leaves the baseline's version unread.
  */
 export function eventBreakingChanges(baseline: Json, current: Json): string[] {
   const problems: string[] = []
