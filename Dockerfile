@@ -3,9 +3,13 @@
 #   docker build --build-arg SERVICE=catalog -t platform/catalog .
 # BASE_IMAGE is the official Node image, pinned; scripts/docker/images.sh passes a local stand-in.
 ARG BASE_IMAGE=node:24.22.3-bookworm-slim
+# The build stage's image: the base itself by default. Its output (JavaScript, production
+# node_modules with nothing native) is the same on every architecture, so an arm64 image can be
+# built with this machine's Node here and the arm64 base below (scripts/docker/arm64.sh).
+ARG BUILD_IMAGE=${BASE_IMAGE}
 ARG SERVICE
 
-FROM ${BASE_IMAGE} AS build
+FROM ${BUILD_IMAGE} AS build
 ARG SERVICE
 WORKDIR /src
 ENV NX_DAEMON=false NX_NO_CLOUD=true NX_SKIP_NX_CACHE=true CI=true

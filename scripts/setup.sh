@@ -6,7 +6,7 @@
 # `scripts/setup.sh node` stops after Node and npm ci (enough for unit tests, lint and typecheck);
 # `scripts/setup.sh bench` adds what only the benchmarks use (the vegeta load generator);
 # `scripts/setup.sh deploy` what only `npm run test:deploy` uses (containerd and the CNI plugins,
-# Docker Compose v2). Go builds and their caches live in the machine's cache (scripts/lib.sh: CACHE).
+# Docker Compose v2); `scripts/setup.sh arm64` qemu-user-static for the arm64 proof. Go builds and their caches live in the machine's cache (scripts/lib.sh: CACHE).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 mkdir -p "$TOOLS" "$LOGS"
@@ -227,6 +227,10 @@ elif [ "${1:-all}" = bench ]; then
 elif [ "${1:-all}" = faults ]; then
   setup_toxiproxy
   setup_vegeta
+elif [ "${1:-all}" = arm64 ]; then
+  # The arm64 proof (scripts/docker/arm64.sh): Debian's qemu-user-static runs arm64 programs.
+  APT_NEEDS+=("/usr/bin/qemu-aarch64-static:qemu-user-static")
+  setup_apt
 elif [ "${1:-all}" = deploy ]; then
   APT_NEEDS+=("${APT_DEPLOY[@]}")
   setup_apt
