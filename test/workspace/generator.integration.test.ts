@@ -109,6 +109,9 @@ test('nx g @platform/tools:service: a new service that lints, typechecks, passes
       await db.query(`DROP ROLE IF EXISTS ${NAME}`)
     })
   )
+  // Started from this checkout when it isn't running (the scratch copy's data folder is root's
+  // alone, out of the postgres user's reach); the copy's init then runs against it.
+  await sh(root, 'bash scripts/infra.sh up postgres')
   await sh(scratch, 'bash scripts/infra.sh up postgres')
   const tested = spawnSync(
     process.execPath,
