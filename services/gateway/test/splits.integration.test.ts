@@ -140,3 +140,41 @@ test('a failing target: a GET or a keyed POST is answered by the upstream itself
   assert.equal((await post({}, 3)).statusCode, 200)
   assert.equal(target.calls().length, failures, 'after the rollback the target gets nothing')
 })
+
+test('a stream the target cannot open is opened by the upstream itself', async (t) => {
+  const name = `feed-${randomUUID().slice(0, 8)}`
+  const primary = await registered(t, name)
+  const target = await registered(t, `${name}-v2`)
+  // The target passes its checks but drops every other connection before answering.
+  target.state.respond = (req, res) =>
+    req.url.startsWith('/health')
+      ? void res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}')
+      : void res.socket?.destroy()
+  primary.state.respond = (_req, res) =>
+    void res.writeHead(200, { 'content-type': 'text/event-stream' }).end('id: 1\nevent: tick\ndata: {}\n\n')
+  const prefix = `test/splits-${randomUUID().slice(0, 8)}/`
+  t.after(() => consul.kv.del({ key: prefix, recurse: true }))
+  const idp = await identityProvider()
+  const app = await gateway(
+    t,
+    'http://127.0.0.1:1',
+    { JWT_JWKS: idp.jwks, CONSUL_URL: stack.consul.url, SPLITS_PREFIX: prefix },
+    { serviceRoutes: [{ service: name, prefix: '/api/v1/feed', access: 'user', stream: true }] }
+  )
+  await consul.kv.set({
+    key: `${prefix}${name}`,
+    value: JSON.stringify({ target: `${name}-v2`, weight: 100 })
+  })
+  const headers = { authorization: `Bearer ${await idp.sign({ sub: 'alice' })}` }
+  // Once discovery found the target, a request goes to it first: that request is the one checked.
+  const tried = await eventually(5000, 'a stream the target was asked to open', async () => {
+    const [targetBefore, primaryBefore] = [target.calls().length, primary.calls().length]
+    const res = await app.inject({ url: '/api/v1/feed/ticks', headers })
+    return target.calls().length > targetBefore
+      ? { res, opened: primary.calls().length - primaryBefore }
+      : undefined
+  })
+  assert.equal(tried.res.statusCode, 200)
+  assert.match(tried.res.body, /^id: 1\nevent: tick/)
+  assert.equal(tried.opened, 1, 'opened by the upstream')
+})

@@ -131,19 +131,21 @@ export async function apiRoutes(
             else openStreams.delete(caller)
             abort.abort()
           })
-          const choice = choose(name, key, upstream, request)
-          const started = performance.now()
-          const res = await choice.client
-            .stream({
+          const openStream = (client: UpstreamClient) =>
+            client.stream({
               method: request.method,
               path: targetPath(route, request),
               headers: forwardedHeaders(request),
               signal: abort.signal
             })
-            .catch((err: unknown) => {
-              splits?.record(name, choice, 503, (performance.now() - started) / 1000)
-              throw err
-            })
+          const choice = choose(name, key, upstream, request)
+          const started = performance.now()
+          // A split's target that can't open the stream: the upstream itself opens it.
+          const res = await openStream(choice.client).catch((err: unknown) => {
+            splits?.record(name, choice, 503, (performance.now() - started) / 1000)
+            if (choice.split) return openStream(upstream)
+            throw err
+          })
           splits?.record(name, choice, res.statusCode, (performance.now() - started) / 1000)
           answer(reply, request, res.statusCode, res.headers)
           reply.header('x-accel-buffering', 'no')
