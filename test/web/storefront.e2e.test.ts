@@ -28,6 +28,14 @@ before(async () => {
 })
 const tokenFor = (username: string) => token(edge, username)
 const newPage = () => openPage(browser, edge)
+/** A page of `username`'s, signed in through the sign-in page and back on the catalog. */
+async function signedInPage(username: string) {
+  const page = await newPage()
+  await page.goto('/signin?next=/')
+  await signIn(page, username)
+  await page.waitForURL(edge + '/')
+  return page
+}
 after(async () => {
   await browser?.close()
   await release()
@@ -147,10 +155,7 @@ test('storefront: search, product, cart, sign-in, a double-clicked checkout plac
 
 test('storefront: a product gone since it went into the cart: checkout says so, no order placed', async (t) => {
   const product = await newProduct(t, 5)
-  const page = await newPage()
-  await page.goto('/signin?next=/')
-  await signIn(page, 'bob')
-  await page.waitForURL(edge + '/')
+  const page = await signedInPage('bob')
   await putInCart(page, product, 1)
   const admin = await tokenFor('admin')
   const off = await api(edge, `/api/v1/products/${product.id}`, {
@@ -170,10 +175,7 @@ test('storefront: a product gone since it went into the cart: checkout says so, 
 
 test('storefront: more than the stock turns the order REJECTED on screen, said plainly', async (t) => {
   const product = await newProduct(t, 1)
-  const page = await newPage()
-  await page.goto('/signin?next=/')
-  await signIn(page, 'bob')
-  await page.waitForURL(edge + '/')
+  const page = await signedInPage('bob')
   await putInCart(page, product, 3)
   await page.goto('/cart')
   await page.getByRole('button', { name: 'Place order' }).click()

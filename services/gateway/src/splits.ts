@@ -138,6 +138,8 @@ export function createSplits(options: SplitsOptions): Splits {
   const prefix = options.prefix ?? SPLITS_PREFIX
   const active = new Map<string, Active>()
   const clients = new Map<string, UpstreamClient>()
+  /** Each upstream's choice of itself: made once, not per request. */
+  const primaries = new Map<string, Choice>()
   const duration = new Histogram({
     name: 'gateway_split_request_duration_seconds',
     help: 'Requests of a split upstream by the target that answered (the upstream itself or the split’s target)',
@@ -269,7 +271,13 @@ export function createSplits(options: SplitsOptions): Splits {
         const client = clientOf(target)
         if (client.available()) return { target, client, split: true }
       }
-      return { target: upstream, client: options.primary(upstream), split: false }
+      let primary = primaries.get(upstream)
+      if (!primary)
+        primaries.set(
+          upstream,
+          (primary = { target: upstream, client: options.primary(upstream), split: false })
+        )
+      return primary
     },
     record(upstream, choice, status, seconds) {
       const split = active.get(upstream)

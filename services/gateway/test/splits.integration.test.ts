@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { test, type TestContext } from 'node:test'
 import { createConsul, readKey, registerService } from '@platform/discovery'
+import { readSample } from '@platform/metrics'
 import { eventually, stack } from '@platform/testing'
 import { gateway, identityProvider, recordingService } from './helpers.ts'
 
@@ -25,7 +26,8 @@ async function registered(t: TestContext, name: string) {
   return { ...service, calls }
 }
 
-async function setup(t: TestContext) {
+/** A service and its second version in Consul, and a gateway forwarding /api/v1/ledger to it. */
+async function setup(t: TestContext, { stream = false } = {}) {
   const name = `ledger-${randomUUID().slice(0, 8)}`
   const primary = await registered(t, name)
   const target = await registered(t, `${name}-v2`)
@@ -36,16 +38,11 @@ async function setup(t: TestContext) {
     t,
     'http://127.0.0.1:1',
     { JWT_JWKS: idp.jwks, CONSUL_URL: stack.consul.url, SPLITS_PREFIX: prefix },
-    { serviceRoutes: [{ service: name, prefix: '/api/v1/ledger', access: 'user', stream: false }] }
+    { serviceRoutes: [{ service: name, prefix: '/api/v1/ledger', access: 'user', stream }] }
   )
   const put = (split: unknown) => consul.kv.set({ key: `${prefix}${name}`, value: JSON.stringify(split) })
-  const weight = async () => {
-    const text = (await app.inject({ url: '/metrics' })).body
-    const line = text
-      .split('\n')
-      .find((l) => l.startsWith('gateway_split_weight{') && l.includes(`"${name}-v2"`))
-    return line === undefined ? undefined : Number(line.split(' ').at(-1))
-  }
+  const weight = async () =>
+    readSample((await app.inject({ url: '/metrics' })).body, 'gateway_split_weight', { target: `${name}-v2` })
   const as = async (sub: string) => ({ authorization: `Bearer ${await idp.sign({ sub })}` })
   return { name, primary, target, prefix, app, put, weight, as }
 }
@@ -142,9 +139,7 @@ test('a failing target: a GET or a keyed POST is answered by the upstream itself
 })
 
 test('a stream the target cannot open is opened by the upstream itself', async (t) => {
-  const name = `feed-${randomUUID().slice(0, 8)}`
-  const primary = await registered(t, name)
-  const target = await registered(t, `${name}-v2`)
+  const { name, primary, target, put, app, as } = await setup(t, { stream: true })
   // The target passes its checks but drops every other connection before answering.
   target.state.respond = (req, res) =>
     req.url.startsWith('/health')
@@ -152,24 +147,12 @@ test('a stream the target cannot open is opened by the upstream itself', async (
       : void res.socket?.destroy()
   primary.state.respond = (_req, res) =>
     void res.writeHead(200, { 'content-type': 'text/event-stream' }).end('id: 1\nevent: tick\ndata: {}\n\n')
-  const prefix = `test/splits-${randomUUID().slice(0, 8)}/`
-  t.after(() => consul.kv.del({ key: prefix, recurse: true }))
-  const idp = await identityProvider()
-  const app = await gateway(
-    t,
-    'http://127.0.0.1:1',
-    { JWT_JWKS: idp.jwks, CONSUL_URL: stack.consul.url, SPLITS_PREFIX: prefix },
-    { serviceRoutes: [{ service: name, prefix: '/api/v1/feed', access: 'user', stream: true }] }
-  )
-  await consul.kv.set({
-    key: `${prefix}${name}`,
-    value: JSON.stringify({ target: `${name}-v2`, weight: 100 })
-  })
-  const headers = { authorization: `Bearer ${await idp.sign({ sub: 'alice' })}` }
+  await put({ target: `${name}-v2`, weight: 100 })
+  const headers = await as('alice')
   // Once discovery found the target, a request goes to it first: that request is the one checked.
   const tried = await eventually(5000, 'a stream the target was asked to open', async () => {
     const [targetBefore, primaryBefore] = [target.calls().length, primary.calls().length]
-    const res = await app.inject({ url: '/api/v1/feed/ticks', headers })
+    const res = await app.inject({ url: '/api/v1/ledger/ticks', headers })
     return target.calls().length > targetBefore
       ? { res, opened: primary.calls().length - primaryBefore }
       : undefined
