@@ -26,11 +26,11 @@ export interface Telemetry {
  * service's instrumentation file, loaded with `node --import` before the app so the module hooks
  * see pg, ioredis and kafkajs load: `export const telemetry = await startTelemetry({...})`.
  *
- * One server span per request comes from `@fastify/otel` (named by route template; lifecycle hooks
- * and handlers get no spans of their own: they cost more than they tell). Client spans and W3C
- * `traceparent` propagation come from undici (service-to-service calls), pg, ioredis and kafkajs.
- * Metrics stay with Prometheus (prom-client) and logs with pino on stdout: the SDK starts no meter
- * or logger exporters of its own.
+ * One server span per request comes from `fastify-server-spans.ts` (named `{method} {route}`;
+ * lifecycle hooks and handlers get no spans of their own: they cost more than they tell). Client
+ * spans and W3C `traceparent` propagation come from undici (service-to-service calls), pg, ioredis
+ * and kafkajs. Metrics stay with Prometheus (prom-client) and logs with pino on stdout: the SDK
+ * starts no meter or logger exporters of its own.
  */
 export async function startTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   if (started) throw new Error('telemetry is already started in this process')
@@ -62,7 +62,7 @@ async function start(options: TelemetryOptions): Promise<Telemetry> {
     { resourceFromAttributes },
     { AlwaysOnSampler, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler },
     { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION },
-    { FastifyOtelInstrumentation },
+    { traceFastifyServers },
     { UndiciInstrumentation },
     { PgInstrumentation },
     { IORedisInstrumentation },
@@ -76,7 +76,7 @@ async function start(options: TelemetryOptions): Promise<Telemetry> {
     import('@opentelemetry/resources'),
     import('@opentelemetry/sdk-trace'),
     import('@opentelemetry/semantic-conventions'),
-    import('@fastify/otel'),
+    import('./fastify-server-spans.ts'),
     import('@opentelemetry/instrumentation-undici'),
     import('@opentelemetry/instrumentation-pg'),
     import('@opentelemetry/instrumentation-ioredis'),
@@ -86,12 +86,6 @@ async function start(options: TelemetryOptions): Promise<Telemetry> {
 
   const ratio = options.sampleRatio ?? 1
   const instrumentations = [
-    new FastifyOtelInstrumentation({
-      registerOnInitialization: true,
-      instrumentHooks: false,
-      instrumentHandler: false,
-      ignorePaths: ({ url }: { url: string }) => url.startsWith('/health/') || url === '/metrics'
-    }),
     new UndiciInstrumentation(),
     new PgInstrumentation({ requireParentSpan: true }),
     new IORedisInstrumentation({ requireParentSpan: true }),
@@ -126,10 +120,14 @@ async function start(options: TelemetryOptions): Promise<Telemetry> {
     logRecordProcessors: []
   })
   sdk.start()
+  const stopTracingFastify = traceFastifyServers({
+    ignore: (url) => url.startsWith('/health/') || url === '/metrics'
+  })
 
   return {
     enabled: true,
     async shutdown() {
+      stopTracingFastify()
       for (const instrumentation of instrumentations) instrumentation.disable()
       await sdk.shutdown()
       trace.disable()

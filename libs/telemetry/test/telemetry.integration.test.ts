@@ -75,20 +75,17 @@ test('one trace spans the Fastify request, its pg query and its undici call, exp
   assert.equal(traceIds.size, 1, 'every span belongs to the one trace')
   const [traceId] = traceIds
   assert.match(upstreamHeaders[0] ?? '', new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`))
-  assert.ok(
-    spans.some((s) => s.kind === 2 /* SERVER */),
-    'a server span'
+  const server = spans.find((s) => s.kind === 2 /* SERVER */)
+  assert.ok(server, 'a server span')
+  assert.equal(server.name, 'GET /products/:id', 'named by its route')
+  const query = spans.find((s) => s.name.startsWith('pg.query'))
+  assert.ok(query && ('db.system.name' in query.attributes || 'db.system' in query.attributes), 'a pg span')
+  assert.equal(query.parentSpanId, server.spanId, "the query is the request's child")
+  const call = spans.find(
+    (s) => s.kind === 3 /* CLIENT */ && Object.keys(s.attributes).some((k) => k.startsWith('http.'))
   )
-  assert.ok(
-    spans.some((s) => 'db.system.name' in s.attributes || 'db.system' in s.attributes),
-    'a pg span'
-  )
-  assert.ok(
-    spans.some(
-      (s) => s.kind === 3 /* CLIENT */ && Object.keys(s.attributes).some((k) => k.startsWith('http.'))
-    ),
-    'an undici span'
-  )
+  assert.ok(call, 'an undici span')
+  assert.equal(call.parentSpanId, server.spanId, "the call is the request's child")
   assert.equal(decodeTraceRequest(exports[0]!)[0]?.resource['service.name'], 'fixture')
 })
 
