@@ -9,15 +9,7 @@
 // exception that caused it; a 4xx is the client's error, not the server's, and is not marked.
 // `test/fastify-server-spans.test.ts` holds it to `@fastify/otel`'s spans for the same requests.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
-import {
-  context,
-  propagation,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Span,
-  type TracerProvider
-} from '@opentelemetry/api'
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api'
 import {
   ATTR_ERROR_TYPE,
   ATTR_HTTP_REQUEST_METHOD,
@@ -30,8 +22,6 @@ import type { FastifyInstance } from 'fastify'
 export interface ServerSpanOptions {
   /** Requests left untraced, by URL (health probes, metric scrapes). */
   ignore?: (url: string) => boolean
-  /** Default: the global tracer provider (the `NodeSDK`'s). */
-  tracerProvider?: TracerProvider
 }
 
 const SCOPE = '@platform/telemetry/fastify'
@@ -45,7 +35,7 @@ interface TracedRequest {
 
 /** Adds the server-span hooks to `app` (a root instance: its hooks reach every plugin). */
 export function serverSpans(app: FastifyInstance, options: ServerSpanOptions = {}): void {
-  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(SCOPE)
+  const tracer = trace.getTracer(SCOPE) // the global provider's: the NodeSDK's
   const ignore = options.ignore
   app.decorateRequest(kSpan, null)
   app.decorateRequest(kError, null)
