@@ -299,7 +299,8 @@ test('helm upgrade to a new image tag rolls every service without a failed reque
       ...[...manifests().map((m) => m.name), 'edge'].map((name) => `platform/${name}:${tag}`)
     ]).catch(() => undefined)
   )
-  const { failures, done } = await readLoopDuring(
+  const clients = 2
+  const { failures, done, retried } = await readLoopDuring(
     edge,
     bearer,
     async () => {
@@ -309,7 +310,7 @@ test('helm upgrade to a new image tag rolls every service without a failed reque
         timeout: 900_000
       })
     },
-    { clients: 2, settleMs: 2000 }
+    { clients, settleMs: 2000 }
   )
   // The rollouts are complete (the edge's too: its image carries the web app); the old pods may
   // still be draining (terminating) for a few seconds.
@@ -322,6 +323,8 @@ test('helm upgrade to a new image tag rolls every service without a failed reque
   assert.ok(images.length >= 5, images.join(', '))
   assert.ok(done > 200, `only ${done} requests were made`)
   assert.deepEqual(failures, [])
+  // The one edge pod replaced closes each client's kept-alive connection once at most.
+  assert.ok(retried <= clients, `${retried} requests met a closed connection`)
 })
 
 test('Prometheus scrapes every service through Consul, and every Grafana panel shows data', async (t) => {
