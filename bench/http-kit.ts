@@ -9,7 +9,14 @@ import { measure, median, settings, startServer, writeResults, type Measurement 
 const s = settings()
 const BUSY_US = Number(process.env.BENCH_BUSY_US ?? 5)
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url))
-const scenarios = {
+interface Scenario {
+  label: string
+  args: string[]
+  traced: boolean
+  env?: Record<string, string>
+}
+type Name = 'H' | 'K' | 'KT' | 'KB'
+const scenarios: Record<Name, Scenario> = {
   H: { label: 'plain Fastify', args: [here('servers/hello.ts'), 'plain'], traced: false },
   K: { label: 'Fastify + http-kit', args: [here('servers/hello.ts'), 'kit'], traced: false },
   KT: {
@@ -20,10 +27,10 @@ const scenarios = {
   KB: {
     label: `Fastify + http-kit + ${BUSY_US} µs of busy work`,
     args: [here('servers/hello.ts'), 'kit'],
-    traced: false
+    traced: false,
+    env: { BENCH_BUSY_US: String(BUSY_US) }
   }
-} as const
-type Name = keyof typeof scenarios
+}
 
 const sink = await startServer([here('servers/otlp-sink.ts')], false)
 const results: Record<string, { rounds: Array<Record<Name, Measurement>>; median: Record<string, number> }> =
@@ -36,9 +43,10 @@ for (const mode of s.modes) {
     const row = {} as Record<Name, Measurement>
     for (const name of Object.keys(scenarios) as Name[]) {
       const scenario = scenarios[name]
-      const env: Record<string, string> = scenario.traced ? { BENCH_OTLP_ENDPOINT: sink.url } : {}
-      if (name === 'KB') env.BENCH_BUSY_US = String(BUSY_US)
-      const server = await startServer([...scenario.args], pinned, env)
+      const server = await startServer(scenario.args, pinned, {
+        ...(scenario.traced ? { BENCH_OTLP_ENDPOINT: sink.url } : {}),
+        ...scenario.env
+      })
       try {
         row[name] = await measure(`${server.url}/hello`, server.pid, s, pinned)
       } finally {

@@ -108,8 +108,8 @@ export async function readLoopDuring(
   let retried = 0
   const read = () =>
     fetch(`${edge}/api/v1/orders?limit=1`, { headers: { authorization: `Bearer ${bearer}` } })
-  const closedUnder = (err: Error) =>
-    ['UND_ERR_SOCKET', 'ECONNRESET'].includes((err.cause as { code?: string } | undefined)?.code ?? '')
+  const causeOf = (err: Error) => (err.cause as { code?: string } | undefined)?.code
+  const closedUnder = (err: Error) => ['UND_ERR_SOCKET', 'ECONNRESET'].includes(causeOf(err) ?? '')
   const loops = Array.from({ length: clients }, async () => {
     while (!stop) {
       const res = await read()
@@ -120,7 +120,7 @@ export async function readLoopDuring(
         })
         .catch((err: Error) => ({
           status: 0,
-          statusText: (err.cause as { code?: string } | undefined)?.code ?? err.message,
+          statusText: causeOf(err) ?? err.message,
           arrayBuffer: async () => new ArrayBuffer(0)
         }))
       const body = Buffer.from(await res.arrayBuffer()).toString()

@@ -26,7 +26,9 @@ const ignore = (url: string) => url.startsWith('/health/') || url === '/metrics'
 const CALLER_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736'
 const CALLER_SPAN = '00f067aa0ba902b7'
 
-async function app(instrument: (app: FastifyInstance) => Promise<void> | void): Promise<FastifyInstance> {
+async function buildApp(
+  instrument: (app: FastifyInstance) => Promise<void> | void
+): Promise<FastifyInstance> {
   const app = Fastify()
   await instrument(app)
   const tracer = trace.getTracer('handler')
@@ -48,7 +50,7 @@ async function app(instrument: (app: FastifyInstance) => Promise<void> | void): 
 }
 
 const library = () =>
-  app(async (app) => {
+  buildApp(async (app) => {
     const otel = new FastifyOtelInstrumentation({
       instrumentHooks: false,
       instrumentHandler: false,
@@ -56,7 +58,7 @@ const library = () =>
     })
     await app.register(otel.plugin())
   })
-const ours = () => app((app) => serverSpans(app, { ignore }))
+const ours = () => buildApp((app) => serverSpans(app, { ignore }))
 
 /** The spans one request produced: its server span (if any) and the others. */
 async function spansOf(app: FastifyInstance, url: string, headers: Record<string, string> = {}) {
@@ -162,9 +164,9 @@ test('where it differs, it follows the HTTP semantic conventions', async () => {
 
 test('traceFastifyServers traces every instance created after it, until stopped', async () => {
   const stop = traceFastifyServers({ ignore })
-  const traced = await app(() => {})
+  const traced = await buildApp(() => {})
   stop()
-  const untraced = await app(() => {})
+  const untraced = await buildApp(() => {})
   assert.equal((await spansOf(traced, '/items/1')).server?.name, 'GET /items/:id')
   const res = await spansOf(untraced, '/items/1')
   assert.equal(res.status, 200)
